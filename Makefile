@@ -1,0 +1,26 @@
+# Two commands that work on a fresh machine with Python 3.11: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_VERSION ?= 2.13.0
+
+.PHONY: demo test install clean
+
+$(VENV)/.installed: setup.py settings.ini
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==$(TORCH_VERSION)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+## the main job on the bundled demo data, offline: writes demo_esm_all.pt
+demo: install
+	$(VENV)/bin/esm2_batch --demo --out demo_esm_all.pt
+
+## what CI runs
+test:
+	bash .ci/run
+
+clean:
+	rm -rf _proc _docs demo_esm_all.pt
