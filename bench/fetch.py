@@ -37,6 +37,7 @@ def original_fetch(url: str, genes: list[str], threads: int) -> dict[str, dict[s
 
 
 def run(label, mock, fn):
+    "Run `fn` against `mock` with a fresh request log; print and return its result, requests and seconds."
     mock.clear_log(); t0 = time.perf_counter()
     out = fn()
     seconds, log = time.perf_counter() - t0, mock.log
@@ -46,6 +47,7 @@ def run(label, mock, fn):
 
 
 def main():
+    "Fetch the corpus genes both ways and print requests, seconds and the ratios."
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--latency', type=float, default=0.1, help='seconds the mock adds to every answer')
     p.add_argument('--genes', type=int, default=None, help='only the first N corpus genes (default: all 840)')
