@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 # %% ../nbs/05_diffusion.ipynb #555ad2d2
 from .store import EsmStore
-from .gene_embedding import AugmentedGeneEmbedding, random_store
+from .gene_embedding import AugmentedGeneEmbedding
 
 # %% ../nbs/05_diffusion.ipynb #80d9eb1d
 logger = logging.getLogger(__name__)
@@ -134,12 +134,21 @@ class ConditionalExpressionDiffusion(nn.Module):
         self.gene_min.copy_(x.min(0).values); self.gene_max.copy_(x.max(0).values)
         self.scaling_fitted.fill_(True)
 
-    def standardise(self, x: torch.Tensor) -> torch.Tensor: return (x - self.gene_mean) / self.gene_std
-    def unstandardise(self, z: torch.Tensor) -> torch.Tensor: return z * self.gene_std + self.gene_mean
+    def standardise(self, x: torch.Tensor) -> torch.Tensor:
+        "Log-normalised expression `x` `[..., genes]` in the per-gene standard units the network works in."
+        return (x - self.gene_mean) / self.gene_std
 
-    def condition_index(self, conditions: Sequence[str] | str | torch.Tensor) -> torch.Tensor:
-        "Condition labels (or indices) as a LongTensor of indices into `self.conditions`."
-        if isinstance(conditions, torch.Tensor): return conditions.long().to(self.gene_index.device)
+    def unstandardise(self, z: torch.Tensor) -> torch.Tensor:
+        "Standardised `z` back to log-normalised expression: the inverse of `standardise`."
+        return z * self.gene_std + self.gene_mean
+
+    def condition_index(self, conditions: Sequence[str] | str | int | torch.Tensor) -> torch.Tensor:
+        "Condition labels (or an index, or a tensor of indices) as a LongTensor of indices into `self.conditions`."
+        if isinstance(conditions, int): conditions = torch.tensor([conditions])
+        if isinstance(conditions, torch.Tensor):
+            bad = conditions[(conditions < 0) | (conditions >= len(self.conditions))]
+            if len(bad): raise ValueError(f"condition indices {bad[:5].tolist()} out of range: the model has {len(self.conditions)} conditions {self.conditions}")
+            return conditions.long().to(self.gene_index.device)
         if isinstance(conditions, str): conditions = [conditions]
         lookup = {c: i for i, c in enumerate(self.conditions)}
         unknown = sorted({str(c) for c in conditions} - lookup.keys())
@@ -160,7 +169,7 @@ class ConditionalExpressionDiffusion(nn.Module):
         if not bool(self.scaling_fitted): raise RuntimeError("the model has not been fitted: train it (or call fit_scaling) before sampling")
         was_training = self.training
         self.eval()
-        cond = (torch.tensor([condition]) if isinstance(condition, int) else self.condition_index(condition)).expand(n).to(self.gene_index.device)
+        cond = self.condition_index(condition).expand(n)
         ts = torch.linspace(len(self.alpha_bar) - 1, 0, steps or self.config.sampling_steps).round().long().unique_consecutive()
         z_low, z_high = self.standardise(self.gene_min), self.standardise(self.gene_max)
         z = torch.randn(n, len(self.genes), generator=generator).to(self.gene_index.device)
