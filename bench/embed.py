@@ -101,7 +101,7 @@ def main():
     p.add_argument('--max_protein', type=int, default=3000, help='leave out genes with a longer protein (keeps the run short)')
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--threads', type=int, default=2)
-    p.add_argument('--toks_per_batch', type=int, default=8192, help="esmdiff's token budget")
+    p.add_argument('--toks_per_batch', type=int, default=4096, help="esmdiff's token budget")
     p.add_argument('--seed', type=int, default=0)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
