@@ -14,6 +14,7 @@ min_python = cfg['min_python']
 requirements = cfg.get('requirements', '').split()
 dev_requirements = cfg.get('dev_requirements', '').split()
 console_scripts = cfg.get('console_scripts', '').split()
+extras = {k[len('extra_'):]: v.split() for k, v in cfg.items() if k.startswith('extra_')}
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -31,11 +32,10 @@ setuptools.setup(
                  'Intended Audience :: ' + cfg['audience'].title(),
                  'Natural Language :: ' + cfg['language'].title()]
                 + ['Programming Language :: Python :: ' + v for v in py_versions[py_versions.index(min_python):]],
-    packages=setuptools.find_packages(include=['esmdiff', 'esmdiff.*']),
-    include_package_data=True,
-    package_data={'esmdiff': ['data/*']},
+    packages=['esmdiff', 'esmdiff.data'],  # data/ holds files only; naming it as a package keeps setuptools quiet
+    package_data={'esmdiff.data': ['*']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={**extras, 'dev': dev_requirements},
     python_requires='>=' + min_python,
     zip_safe=False,
     entry_points={'console_scripts': console_scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
