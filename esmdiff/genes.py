@@ -9,13 +9,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
+from fastcore.basics import patch
+from .files import atomic_write
 
 # %% auto #0
 __all__ = ['logger', 'ENSEMBL_SPECIES', 'HEADER_NAMES', 'GeneListError', 'GeneEntry', 'parse_gene', 'SkippedLine', 'GeneList',
-           'parse_gene_list', 'read_gene_list']
+           'parse_gene_list', 'read_gene_list', 'parse_gene_names', 'write_gene_list']
 
 # %% ../nbs/00_genes.ipynb #deb520e0
-logger = logging.getLogger(__name__)
+logger = logging.getLogger('esmdiff.genes')
 
 # %% ../nbs/00_genes.ipynb #9ebcf878
 class GeneListError(ValueError):
@@ -123,7 +125,10 @@ class GeneList:
     duplicates: list[SkippedLine] = field(default_factory=list)
     source: str = '<lines>'
     header: str | None = None  # the header line's value, if one was skipped
-    column: str | None = None  # which column of a table the genes came from
+    column: str | None = None  # which column of a table (or of an AnnData's `var`) the genes came from
+    symbols_by_query: dict[str, str] = field(default_factory=dict)  # query -> gene symbol, when the source names both
+    selection: str | None = None  # how the genes were chosen from the source (e.g. highly variable genes), if not all
+    provenance: dict = field(default_factory=dict)  # how the list was made, as a dict for the store's `meta` (e.g. AnnData options)
 
     def __len__(self): return len(self.entries)
     def __iter__(self) -> Iterator[GeneEntry]: return iter(self.entries)
@@ -136,32 +141,50 @@ class GeneList:
     @property
     def species_counts(self) -> Counter: "Genes per species named by the IDs." ; return Counter(e.species for e in self.entries if e.species)
 
-    @property
-    def species(self) -> str | None:
-        "The one species the IDs name (None if they name none); `GeneListError` if they name several."
-        counts = self.species_counts
-        if len(counts) > 1:
-            raise GeneListError(f"{self.source} mixes species {dict(counts)}; split it into one file per species "
-                                "(or use each entry's `.species`)")
-        return next(iter(counts), None)
+# %% ../nbs/00_genes.ipynb #b3d2f4a1
+@patch(as_prop=True)
+def lines(self: GeneList) -> list[str]:
+    "One name per gene line of the input, in input order: the query of valid and duplicate lines, the text of invalid ones."
+    by_key = {(e.kind, e.query.upper()): e.query for e in self.entries}
+    def duplicate_query(s: SkippedLine) -> str:
+        e = _classify(s.text)
+        return by_key.get((e.kind, e.query.upper()), e.query) if isinstance(e, GeneEntry) else s.text
+    named = ([(e.line, e.query) for e in self.entries] + [(s.line, duplicate_query(s)) for s in self.duplicates]
+             + [(s.line, s.text) for s in self.invalid])
+    return [name for _, name in sorted(named, key=lambda x: x[0])]
 
-    def summary(self) -> str:
-        "A few lines saying what was read and what was skipped, and why."
-        counts = self.species_counts
-        out = [f"{self.source}: {len(self)} genes ({len(self.ids)} Ensembl IDs, {len(self.symbols)} symbols)",
-               f"  species: {', '.join(f'{s} ({n})' for s, n in counts.items()) or 'not named by any ID'}"
-               + (' -- MIXED' if len(counts) > 1 else '')]
-        if self.column: out.append(f"  genes taken from {self.column}")
-        if self.header is not None: out.append(f"  header skipped: {self.header!r}")
-        for name, skipped in (('duplicates removed', self.duplicates), ('invalid lines', self.invalid)):
-            if skipped: out += [f"  {len(skipped)} {name}:"] + [f"    line {s.line}: {s.text!r} {s.reason}" for s in skipped]
-        return '\n'.join(out)
+# %% ../nbs/00_genes.ipynb #d5f6b7c8
+@patch(as_prop=True)
+def species(self: GeneList) -> str | None:
+    "The one species the IDs name (None if they name none); `GeneListError` if they name several."
+    counts = self.species_counts
+    if len(counts) > 1:
+        raise GeneListError(f"{self.source} mixes species {dict(counts)}; split it into one file per species "
+                            "(or use each entry's `.species`)")
+    return next(iter(counts), None)
 
-    def __repr__(self):
-        head = ', '.join(self.queries[:3]) + (', ...' if len(self) > 3 else '')
-        return (f"GeneList({self.source!r}: {len(self)} genes [{head}], {len(self.ids)} IDs, {len(self.symbols)} symbols, "
-                f"{len(self.duplicates)} duplicates removed, {len(self.invalid)} invalid, "
-                f"species={', '.join(self.species_counts) or None})")
+# %% ../nbs/00_genes.ipynb #f7b8c9d0
+@patch
+def summary(self: GeneList) -> str:
+    "A few lines saying what was read, how it was chosen, and which lines gave no gene of their own, and why."
+    counts = self.species_counts
+    out = [f"{self.source}: {len(self)} genes ({len(self.ids)} Ensembl IDs, {len(self.symbols)} symbols)",
+           f"  species: {', '.join(f'{s} ({n})' for s, n in counts.items()) or 'not named by any ID'}"
+           + (' -- MIXED' if len(counts) > 1 else '')]
+    if self.column: out.append(f"  genes taken from {self.column}")
+    if self.selection: out.append(f"  selected: {self.selection}")
+    if self.header is not None: out.append(f"  header skipped: {self.header!r}")
+    for name, skipped in (('duplicate lines (each keeps its place and shares the rows of its first line)', self.duplicates),
+                          ('invalid lines', self.invalid)):
+        if skipped: out += [f"  {len(skipped)} {name}:"] + [f"    line {s.line}: {s.text!r} {s.reason}" for s in skipped]
+    return '\n'.join(out)
+
+@patch
+def __repr__(self: GeneList):
+    head = ', '.join(self.queries[:3]) + (', ...' if len(self) > 3 else '')
+    return (f"GeneList({self.source!r}: {len(self)} genes [{head}], {len(self.ids)} IDs, {len(self.symbols)} symbols, "
+            f"{len(self.duplicates)} duplicate lines, {len(self.invalid)} invalid, "
+            f"species={', '.join(self.species_counts) or None})")
 
 # %% ../nbs/00_genes.ipynb #38eed6a4
 def _describe(skipped: list[SkippedLine], limit: int | None = None) -> str:
@@ -173,6 +196,25 @@ def _describe(skipped: list[SkippedLine], limit: int | None = None) -> str:
 def _split_lines(text: str) -> list[str]:
     "Lines of `text` on LF, CRLF or CR, and nothing else."
     return re.split(r'\r\n|\r|\n', text)
+
+# %% ../nbs/00_genes.ipynb #d2e3f4a5
+def _gene_list(values: list[tuple[int, str]], source: str, strict: bool = False, **fields) -> GeneList:
+    "The `GeneList` of (line number, value) pairs; `strict` raises on any invalid value, and no valid value always raises."
+    entries, invalid, duplicates, first = [], [], [], {}
+    for line, value in values:
+        entry = _classify(value, line)
+        if isinstance(entry, str): invalid.append(SkippedLine(line, value, entry)); continue
+        key = (entry.kind, entry.query.upper())
+        if key in first: duplicates.append(SkippedLine(line, value, f"duplicate of line {first[key].line}")); continue
+        first[key] = entry
+        entries.append(entry)
+    if invalid and strict: raise GeneListError(f"{len(invalid)} invalid lines in {source}:\n{_describe(invalid)}")
+    if not entries: raise GeneListError(f"{source} holds no valid gene; {len(invalid)} invalid lines:\n{_describe(invalid, 10)}")
+    if invalid: logger.warning("%s: skipped %d invalid lines (see GeneList.invalid):\n%s", source, len(invalid), _describe(invalid, 10))
+    if duplicates: logger.info("%s: %d duplicate lines (fetched once; each keeps its place in GeneList.lines)", source, len(duplicates))
+    genes = GeneList(entries, invalid, duplicates, source, **fields)
+    if len(genes.species_counts) > 1: logger.warning("%s mixes species: %s", source, dict(genes.species_counts))
+    return genes
 
 # %% ../nbs/00_genes.ipynb #019c381b
 def parse_gene_list(lines: Iterable[str] | str, source: str = '<lines>', strict: bool = False) -> GeneList:
@@ -192,21 +234,7 @@ def parse_gene_list(lines: Iterable[str] | str, source: str = '<lines>', strict:
         logger.info("%s: reading genes from %s", source, column)
     values = [(line, row[j] if j < len(row) else '') for (line, _), row in zip(rows, table)]
     header = values.pop(0)[1] if values[0][1].lower() in HEADER_NAMES else None
-    entries, invalid, duplicates, first = [], [], [], {}
-    for line, value in values:
-        entry = _classify(value, line)
-        if isinstance(entry, str): invalid.append(SkippedLine(line, value, entry)); continue
-        key = (entry.kind, entry.query.upper())
-        if key in first: duplicates.append(SkippedLine(line, value, f"duplicate of line {first[key].line}")); continue
-        first[key] = entry
-        entries.append(entry)
-    if invalid and strict: raise GeneListError(f"{len(invalid)} invalid lines in {source}:\n{_describe(invalid)}")
-    if not entries: raise GeneListError(f"{source} holds no valid gene; {len(invalid)} invalid lines:\n{_describe(invalid, 10)}")
-    if invalid: logger.warning("%s: skipped %d invalid lines (see GeneList.invalid):\n%s", source, len(invalid), _describe(invalid, 10))
-    if duplicates: logger.info("%s: removed %d duplicate genes (first position kept)", source, len(duplicates))
-    genes = GeneList(entries, invalid, duplicates, source, header, column)
-    if len(genes.species_counts) > 1: logger.warning("%s mixes species: %s", source, dict(genes.species_counts))
-    return genes
+    return _gene_list(values, source, strict, header=header, column=column)
 
 # %% ../nbs/00_genes.ipynb #ed61d408
 def _read_text(path: Path) -> str:
@@ -232,3 +260,16 @@ def read_gene_list(path: str | Path, strict: bool = False) -> GeneList:
     "Read the gene list at `path` (one gene ID per line; see the rules above); `strict` raises on any invalid line."
     path = Path(path)
     return parse_gene_list(_split_lines(_read_text(path)), source=str(path), strict=strict)
+
+# %% ../nbs/00_genes.ipynb #f4a5b6c7
+def parse_gene_names(names: Iterable[str], source: str = '<names>', strict: bool = False, **fields) -> GeneList:
+    "The `GeneList` of `names`, one gene each (positions as line numbers); `fields` set `GeneList` fields (`column`, ...)."
+    return _gene_list([(i, str(name).strip()) for i, name in enumerate(names, 1)], source, strict, **fields)
+
+# %% ../nbs/00_genes.ipynb #c7d8e9f0
+def write_gene_list(genes: GeneList, path: str | Path) -> Path:
+    "Write `genes` to `path`: a `#` comment naming their source, then `GeneList.lines`, one per line; returns the path."
+    path = Path(path)
+    note = f"# {len(genes)} genes of {genes.source}" + (f", from {genes.column}" if genes.column else '') + (f"; {genes.selection}" if genes.selection else '')
+    with atomic_write(path, 'w', encoding='utf-8') as f: f.write('\n'.join([note.replace('\n', ' '), *genes.lines]) + '\n')
+    return path
