@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_fetch.ipynb #be4c3ec3
 from __future__ import annotations
-import gzip, hashlib, json, logging, os, random, re, tempfile, threading, time
+import gzip, hashlib, json, logging, random, re, threading, time, zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -12,21 +12,24 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 # %% auto #0
-__all__ = ['log', 'STATUSES', 'DEFAULT_BIOTYPES', 'PRIMARY_REGIONS', 'ENSEMBL_SERVER', 'RETRY_STATUSES', 'POST_LIMITS', 'Isoform',
-           'GeneRecord', 'isoform_order', 'infer_canonical_transcript', 'keeps_biotype', 'gene_record', 'FetchSummary',
-           'summarize', 'FetchResult', 'gene_entries', 'split_version', 'PepRecord', 'parse_pep_header', 'open_text',
-           'read_pep_fasta', 'GtfGene', 'read_gtf_genes', 'symbol_choice_key', 'fetch_files', 'RateLimiter',
-           'ResponseCache', 'EnsemblError', 'EnsemblRequestError', 'EnsemblRateLimitError', 'backoff_delay',
-           'user_agent', 'EnsemblClient', 'fetch_rest']
+__all__ = ['logger', 'STATUSES', 'DEFAULT_BIOTYPES', 'PRIMARY_REGIONS', 'CANONICAL_INFERRED_NOTE', 'ENSEMBL_SERVER',
+           'RETRY_STATUSES', 'POST_LIMITS', 'Isoform', 'GeneRecord', 'isoform_order', 'infer_canonical_transcript',
+           'keeps_biotype', 'gene_record', 'FetchSummary', 'summarize', 'FetchResult', 'gene_entries', 'SourceError',
+           'split_version', 'PepRecord', 'parse_pep_header', 'open_text', 'read_pep_fasta', 'GtfGene', 'read_gtf_genes',
+           'symbol_choice_key', 'PepTally', 'fetch_files', 'RateLimiter', 'ResponseCache', 'EnsemblError',
+           'EnsemblRequestError', 'EnsemblRateLimitError', 'EnsemblUnreachableError', 'connect_failure',
+           'unreachable_message', 'backoff_delay', 'user_agent', 'EnsemblClient', 'fetch_rest']
 
 # %% ../nbs/01_fetch.ipynb #a5d72641
-import requests
+import requests, urllib3
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 import esmdiff
-from .genes import GeneEntry, parse_gene_list
+from .files import atomic_write
+from .genes import GeneEntry, GeneListError, parse_gene, parse_gene_list
 
 # %% ../nbs/01_fetch.ipynb #2060693e
-log = logging.getLogger(__name__)
+logger = logging.getLogger('esmdiff.fetch')
 
 # %% ../nbs/01_fetch.ipynb #69d366ad
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Isoform:
     canonical_inferred: bool = False  # True when the canonical flag came from `infer_canonical_transcript`, not Ensembl
 
     @property
-    def length(self) -> int: return len(self.seq)
+    def length(self) -> int: "Residues in the sequence." ; return len(self.seq)
 
 # %% ../nbs/01_fetch.ipynb #421d4bcb
 STATUSES = ('ok', 'non_coding', 'filtered', 'not_found', 'retired', 'failed')
@@ -122,6 +125,7 @@ def summarize(records: list[GeneRecord], requests: int = 0, cache_hits: int = 0,
     return FetchSummary({s: counts[s] for s in STATUSES}, len(isoforms), len({i.seq for i in isoforms}),
                         requests, cache_hits, retries, seconds)
 
+# %% ../nbs/01_fetch.ipynb #7c8d9e0f
 @dataclass
 class FetchResult:
     "The records of one fetch, in input order, and what produced them."
@@ -132,6 +136,8 @@ class FetchResult:
     release: int | str | None
     species: str
     biotypes: tuple[str, ...] | None  # transcript biotypes kept; None = every translation
+    canonical_source: str = 'rest'  # 'rest' | 'gtf' | 'inferred'
+    canonical_note: str | None = None  # what to know about the canonical flags (set for 'inferred')
 
     def __len__(self): return len(self.records)
     def __iter__(self): return iter(self.records)
@@ -145,7 +151,8 @@ class FetchResult:
     def meta(self) -> dict:
         "Provenance to store with the embeddings."
         return dict(source=self.source, location=self.location, release=self.release, species=self.species,
-                    biotypes=None if self.biotypes is None else list(self.biotypes), sequence_letters='as in Ensembl')
+                    biotypes=None if self.biotypes is None else list(self.biotypes), sequence_letters='as in Ensembl',
+                    canonical_source=self.canonical_source, canonical_note=self.canonical_note)
 
 # %% ../nbs/01_fetch.ipynb #af0d4aea
 def gene_entries(genes) -> list[GeneEntry]:
@@ -154,12 +161,17 @@ def gene_entries(genes) -> list[GeneEntry]:
     if isinstance(genes, (str, Path)): raise TypeError(f'{genes!r}: pass a GeneList (esmdiff.genes.read_gene_list(path)) or a list of gene IDs, not a single string')
     return parse_gene_list([str(g) for g in genes], source='the gene list', strict=True).entries
 
+# %% ../nbs/01_fetch.ipynb #0a1b2c3d
+class SourceError(ValueError):
+    "A FASTA or GTF that cannot be the right source for the genes asked; the message names the file and the likely cause."
+
 # %% ../nbs/01_fetch.ipynb #60560d95
 def split_version(stable_id: str) -> tuple[str, int | None]:
     "`'ENSG00000141510.18'` -> `('ENSG00000141510', 18)`; no version -> None."
     base, dot, version = stable_id.partition('.')
     return (base, int(version)) if dot and version.isdigit() else (stable_id, None)
 
+# %% ../nbs/01_fetch.ipynb #8d9e0f1a
 @dataclass(frozen=True)
 class PepRecord:
     "One record of an Ensembl pep FASTA: the translation and the header's gene and transcript facts."
@@ -180,14 +192,17 @@ class PepRecord:
     seq: str = ''
 
 def parse_pep_header(header: str) -> PepRecord:
-    "Parse one pep FASTA header line (with or without the leading `>`); the sequence is left empty."
+    "Parse one pep FASTA header line (with or without the leading `>`); the sequence is left empty. `ValueError` if it is not one."
     head, _, description = header.lstrip('>').rstrip('\n').partition(' description:')
-    protein, _kind, location, *fields = head.split()
-    f = dict(t.split(':', 1) for t in fields)
-    _coord, _assembly, region, start, end, strand = location.split(':')
-    pid, pv = split_version(protein); tid, tv = split_version(f['transcript']); gid, gv = split_version(f['gene'])
-    return PepRecord(pid, pv, tid, tv, f['transcript_biotype'], gid, gv, f['gene_biotype'], f.get('gene_symbol'),
-                     description or None, region, int(start), int(end), int(strand))
+    try:
+        protein, _kind, location, *fields = head.split()
+        f = dict(t.split(':', 1) for t in fields)
+        _coord, _assembly, region, start, end, strand = location.split(':')
+        pid, pv = split_version(protein); tid, tv = split_version(f['transcript']); gid, gv = split_version(f['gene'])
+        return PepRecord(pid, pv, tid, tv, f['transcript_biotype'], gid, gv, f['gene_biotype'], f.get('gene_symbol'),
+                         description or None, region, int(start), int(end), int(strand))
+    except KeyError as e: raise ValueError(f'it has no {e.args[0]}: field') from None
+    except ValueError: raise ValueError('its fields are not those of an Ensembl pep header') from None
 
 # %% ../nbs/01_fetch.ipynb #5aaef692
 def open_text(path: str | Path):
@@ -195,18 +210,27 @@ def open_text(path: str | Path):
     with open(path, 'rb') as f: gz = f.read(2) == b'\x1f\x8b'
     return gzip.open(path, 'rt') if gz else open(path)
 
+_PEP_EXAMPLE = "'>ENSP... pep chromosome:GRCh38:... gene:ENSG... transcript:ENST... gene_biotype:... transcript_biotype:...'"
+
 def read_pep_fasta(path: str | Path, keep: Callable[[PepRecord], bool] | None = None) -> Iterator[PepRecord]:
     "Stream the records of an Ensembl pep FASTA that `keep` accepts (all when None), with their sequences."
     def finish(rec, chunks): return replace(rec, seq=''.join(chunks))
-    with open_text(path) as f:
-        rec, chunks = None, []
-        for line in f:
-            if line.startswith('>'):
-                if rec is not None: yield finish(rec, chunks)
-                rec, chunks = parse_pep_header(line), []
-                if keep is not None and not keep(rec): rec = None
-            elif rec is not None: chunks.append(line.strip())
-        if rec is not None: yield finish(rec, chunks)
+    try:
+        with open_text(path) as f:
+            rec, chunks = None, []
+            for n, line in enumerate(f, 1):
+                if line.startswith('>'):
+                    if rec is not None: yield finish(rec, chunks)
+                    try: rec, chunks = parse_pep_header(line), []
+                    except ValueError as e:
+                        raise SourceError(f'{Path(path).name} line {n} is not an Ensembl pep FASTA header ({line.strip()[:60]!r}: {e}); '
+                                          f'expected {_PEP_EXAMPLE}, as in Ensembl\'s *.pep.all.fa.gz') from None
+                    if keep is not None and not keep(rec): rec = None
+                elif rec is not None: chunks.append(line.strip())
+            if rec is not None: yield finish(rec, chunks)
+    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise SourceError(f'{Path(path).name} is not a text FASTA file, nor a whole gzip of one ({type(e).__name__}: {e}); '
+                          "expected Ensembl's *.pep.all.fa(.gz)") from None
 
 # %% ../nbs/01_fetch.ipynb #17e1314c
 _GTF_ATTRIBUTE = re.compile(r'(\S+) "([^"]*)"')
@@ -247,12 +271,86 @@ def symbol_choice_key(gene_id: str, seq_region: str) -> tuple:
     "Sort key choosing among genes that share a symbol: primary chromosome first, then smallest stable ID."
     return (seq_region not in PRIMARY_REGIONS, gene_id)
 
+# %% ../nbs/01_fetch.ipynb #1b2c3d4e
+@dataclass
+class PepTally:
+    "What a pep FASTA holds, counted while it streams: records, genes, species (from the gene IDs), symbols."
+    records: int = 0
+    genes: set[str] = field(default_factory=set)
+    with_symbol: int = 0
+
+    def add(self, rec: PepRecord):
+        "Count one record."
+        self.records += 1; self.genes.add(rec.gene_id); self.with_symbol += rec.symbol is not None
+
+    @property
+    def species(self) -> str:
+        "The species most of the file's gene IDs name (Ensembl's name), or a description of IDs that name none."
+        def species_of(gene_id):
+            try: return parse_gene(gene_id).species
+            except GeneListError: return None
+        counts = Counter(species_of(g) for g in self.genes)
+        top = counts.most_common(1)[0][0] if counts else None
+        return top or f'of an unknown species (gene IDs like {min(self.genes)!r})'
+
 # %% ../nbs/01_fetch.ipynb #ea6e737d
 def _release_from_gtf(gtf) -> int | None:
     "The Ensembl release in a GTF's name (`Homo_sapiens.GRCh38.110.gtf.gz` -> 110), else None."
     m = re.search(r'\.(\d+)\.gtf', Path(gtf).name) if gtf else None
     return int(m.group(1)) if m else None
 
+def _no_record_message(fasta: str | Path) -> str:
+    "Why a file with no FASTA record is not a pep FASTA, from its first line."
+    with open_text(fasta) as f: first = next((line.strip() for line in f if line.strip()), '')
+    try: looks_like = f'its first line {first!r} is a gene name: a gene list given as the FASTA?' if parse_gene(first) else ''
+    except GeneListError: looks_like = f'it starts with {first[:40]!r}' if first else 'it is empty'
+    return (f"{Path(fasta).name} holds no FASTA record (no line starts with '>'): {looks_like}; "
+            "expected Ensembl's pep FASTA, e.g. Homo_sapiens.GRCh38.pep.all.fa.gz")
+
+def _none_found_message(entries: list[GeneEntry], fasta: str | Path, tally: PepTally) -> str:
+    "Why none of `entries` is in the FASTA: species, IDs against symbols, release."
+    id_species = {e.species or 'unknown-species' for e in entries if e.kind == 'ensembl'}
+    causes = []
+    if id_species - {tally.species}: causes.append(f"the list holds {', '.join(sorted(id_species - {tally.species}))} IDs and the file is {tally.species}")
+    elif id_species: causes.append(f"the list holds {tally.species} IDs like the file, so they are of another Ensembl release "
+                                   f"(or the file holds only part of the proteome: {len(tally.genes)} genes)")
+    if any(e.kind == 'symbol' for e in entries):
+        causes.append("the list holds symbols and the file's headers have no gene_symbol: field (give Ensembl gene IDs)" if not tally.with_symbol
+                      else f"the list holds symbols and the file is {tally.species} (symbols of another species?)")
+    return f"0 of {len(entries)} genes found in {Path(fasta).name}: {'; '.join(causes)}"
+
+# %% ../nbs/01_fetch.ipynb #4e5f6a7b
+CANONICAL_INFERRED_NOTE = ("canonical isoforms were guessed without a GTF (protein_coding first, then the longest protein, then the "
+                           "smallest protein ID) and may not be Ensembl's canonical transcript: on esmdiff's test corpus the guess "
+                           "differs from the flag of the mock Ensembl for 220 of 827 genes; pass the release's GTF "
+                           "(--gtf Homo_sapiens.GRCh38.<release>.gtf.gz) to use Ensembl's flag")
+"The `canonical_note` of a fetch whose canonical flags were inferred."
+
+def _check_gtf(records: list[GeneRecord], annotated: dict[str, GtfGene], fasta: str | Path, gtf: str | Path):
+    "Raise `SourceError` when the GTF marks none of the FASTA's coding genes as canonical."
+    coding = [r for r in records if r.isoforms]
+    in_gtf = [r for r in coding if r.gene_id in annotated]
+    tagged = [r for r in in_gtf if annotated[r.gene_id].canonical_transcript]
+    fa, gt = Path(fasta).name, Path(gtf).name
+    if not coding or any(r.canonical for r in tagged): return
+    if not in_gtf: raise SourceError(f"{gt} describes none of the {len(coding)} genes found in {fa}: a GTF of another species or "
+                                     "release; pass the GTF of the FASTA's release")
+    if not tagged: raise SourceError(f'{gt} tags no transcript of the {len(in_gtf)} genes it shares with {fa} as "Ensembl_canonical": '
+                                     "not an Ensembl GTF, or one from before the tag; pass the GTF of the FASTA's release")
+    r = tagged[0]
+    raise SourceError(f"none of the canonical transcripts {gt} tags is translated in {fa} (e.g. {r.gene_id}: "
+                      f"{annotated[r.gene_id].canonical_transcript}, the FASTA has {', '.join(i.transcript_id for i in r.isoforms[:3])}): "
+                      "the GTF and the FASTA are of different releases; pass files of one release")
+
+def _canonical_provenance(records: list[GeneRecord], source: str) -> tuple[str, str | None]:
+    "`canonical_source` and `canonical_note` of a fetch whose flags came from `source` ('rest' or 'gtf'; None: no GTF)."
+    if source is None: return 'inferred', CANONICAL_INFERRED_NOTE
+    inferred = [r.query for r in records if r.isoforms and r.isoforms[0].canonical_inferred]
+    if not inferred: return source, None
+    where = 'Ensembl' if source == 'rest' else 'the GTF'
+    return source, f"{len(inferred)} genes (e.g. {inferred[0]}) had no canonical transcript from {where}; theirs was guessed (protein_coding, longest, smallest protein ID)"
+
+# %% ../nbs/01_fetch.ipynb #6a7b8c9d
 def fetch_files(genes, fasta: str | Path, gtf: str | Path | None = None, *, biotypes: tuple[str, ...] | None = DEFAULT_BIOTYPES,
                 species: str = 'homo_sapiens', release: int | None = None) -> FetchResult:
     "Every isoform of every gene from an Ensembl pep FASTA, with canonical flags from the matching GTF when given."
@@ -263,7 +361,12 @@ def fetch_files(genes, fasta: str | Path, gtf: str | Path | None = None, *, biot
     wanted = lambda gid, sym: gid in ids or (sym is not None and sym.casefold() in symbols)
     annotated = read_gtf_genes(gtf, wanted) if gtf else {}
     peps: dict[str, list[PepRecord]] = {}
-    for rec in read_pep_fasta(fasta, keep=lambda r: wanted(r.gene_id, r.symbol)): peps.setdefault(rec.gene_id, []).append(rec)
+    tally = PepTally()
+    def keep(rec): tally.add(rec); return wanted(rec.gene_id, rec.symbol)
+    for rec in read_pep_fasta(fasta, keep=keep): peps.setdefault(rec.gene_id, []).append(rec)
+    if not tally.records: raise SourceError(_no_record_message(fasta))
+    if entries and not peps and not any(g.biotype == 'protein_coding' for g in annotated.values()):
+        raise SourceError(_none_found_message(entries, fasta, tally))
     regions = {gid: rs[0].seq_region for gid, rs in peps.items()} | {gid: g.seq_region for gid, g in annotated.items()}
     by_symbol: dict[str, str] = {}
     for gid in sorted(regions, key=lambda g: symbol_choice_key(g, regions[g])):
@@ -279,11 +382,13 @@ def fetch_files(genes, fasta: str | Path, gtf: str | Path | None = None, *, biot
         isoforms = [Isoform(r.protein_id, r.protein_version, r.transcript_id, r.transcript_version, r.transcript_biotype, r.seq)
                     for r in recs if keeps_biotype(r.transcript_biotype, biotypes)]
         excluded = [r.transcript_biotype for r in recs if not keeps_biotype(r.transcript_biotype, biotypes)]
-        if gid in annotated: g = annotated[gid]; facts = (g.version, g.symbol, g.biotype, g.canonical_transcript)
+        if gid in annotated: g = annotated[gid]; facts = (g.version, g.symbol or (recs[0].symbol if recs else None), g.biotype, g.canonical_transcript)
         else: r = recs[0]; facts = (r.gene_version, r.symbol, r.gene_biotype, None)
         records.append(gene_record(e, gid, *facts, isoforms, excluded, biotypes))
+    if gtf: _check_gtf(records, annotated, fasta, gtf)
+    canonical = _canonical_provenance(records, 'gtf' if gtf else None)
     return FetchResult(records, summarize(records, seconds=time.perf_counter() - t0), 'files', str(fasta),
-                       release if release is not None else _release_from_gtf(gtf), species, biotypes)
+                       release if release is not None else _release_from_gtf(gtf), species, biotypes, *canonical)
 
 # %% ../nbs/01_fetch.ipynb #359bc432
 class RateLimiter:
@@ -334,21 +439,14 @@ class ResponseCache:
         try: entry = json.loads(p.read_text())
         except FileNotFoundError: return None
         except ValueError:
-            log.warning('ignoring unreadable cache file %s', p); return None
+            logger.warning('ignoring unreadable cache file %s', p); return None
         if max_age is not None and time.time() - entry['saved'] > max_age: return None
         return entry
 
     def put(self, value, *key):
-        "Store `value` as the answer for `key` (temporary file, then `os.replace`)."
+        "Store `value` as the answer for `key`, atomically (`esmdiff.files.atomic_write`)."
         p = self.path(*key); p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix='.tmp-', suffix='.json')
-        try:
-            with os.fdopen(fd, 'w') as f:
-                json.dump({'key': key, 'saved': time.time(), 'value': value}, f)
-                f.flush(); os.fsync(f.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True); raise
+        with atomic_write(p, 'w', encoding='utf-8') as f: json.dump({'key': key, 'saved': time.time(), 'value': value}, f)
 
 # %% ../nbs/01_fetch.ipynb #da662bb0
 ENSEMBL_SERVER = 'https://rest.ensembl.org'
@@ -371,6 +469,22 @@ class EnsemblRateLimitError(EnsemblError):
     "Ensembl's hourly quota is spent or the client is blocked: stop, and retry after `retry_after` seconds."
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message); self.retry_after = retry_after
+
+class EnsemblUnreachableError(EnsemblError):
+    "The server cannot be reached at all (its name does not resolve, or it refuses the connection): offline, or a wrong `--server`."
+
+# %% ../nbs/01_fetch.ipynb #4c5d6e7f
+def connect_failure(error: Exception) -> str | None:
+    "What kept a request from reaching the server ('Failed to resolve ...', 'Connection refused', ...), or None for other failures."
+    reason = getattr(error.args[0], 'reason', None) if error.args else None
+    if not isinstance(reason, urllib3.exceptions.NewConnectionError): return None
+    return str(reason).split('): ', 1)[-1]  # drop the "HTTPConnection(host=..., port=...)" prefix
+
+def unreachable_message(server: str, why: str) -> str:
+    "The one-line error for a server that cannot be reached, naming the routes that work without internet."
+    return (f"cannot reach the Ensembl REST server {server} ({why}); not retried. Without internet, use Ensembl's files: "
+            "--fasta <Species>.<assembly>.pep.all.fa.gz and --gtf <Species>.<assembly>.<release>.gtf.gz (from ftp.ensembl.org), "
+            "or --server a mirror you can reach")
 
 # %% ../nbs/01_fetch.ipynb #917f5968
 def backoff_delay(attempt: int, base: float = 1.0, cap: float = 60.0, rng: random.Random = random) -> float:
@@ -399,8 +513,8 @@ class EnsemblClient:
                  release: int | None = None,  # Ensembl release; None: ask `/info/data` (cached for `release_ttl` s)
                  cache_dir: str | Path | None = None,  # response cache; None: no cache
                  requests_per_second: float | None = 15.0,  # client-wide, all threads together
-                 rate_limit: int = 10,  # most requests in flight (the seed's --rate_limit)
-                 parallel_workers: int = 10,  # threads sending batches (the seed's --parallel_workers)
+                 rate_limit: int = 10,  # most requests in flight (the command's --rate_limit)
+                 parallel_workers: int = 10,  # threads sending batches (the command's --parallel_workers)
                  timeout: float = 120.0,  # seconds to wait for an answer
                  max_retries: int = 8,  # retries per request before giving up
                  backoff: float = 1.0, backoff_cap: float = 60.0,  # first retry delay and its cap, seconds
@@ -414,6 +528,7 @@ class EnsemblClient:
         self.headers = {'Content-Type': 'application/json', 'Accept': 'application/json', 'User-Agent': user_agent()}
         self.stats = Counter()
         self._release, self._local, self._lock, self._quota_reset = release, threading.local(), threading.Lock(), None
+        self._reached = False  # whether the server ever answered (after that, a refused connection is retried)
 
     def _count(self, key: str):
         "Add one to `stats[key]` (thread-safe)."
@@ -425,93 +540,102 @@ class EnsemblClient:
             self._local.session = requests.Session(); self._local.session.headers.update(self.headers)
         return self._local.session
 
-    def _check_quota(self):
-        "Raise `EnsemblRateLimitError` while the hourly quota is known to be spent."
-        reset = self._quota_reset
-        if reset is not None and time.time() < reset:
-            raise EnsemblRateLimitError(f'Ensembl hourly request quota for {self.server} is spent; retry after '
-                                        f'{time.strftime("%H:%M:%S", time.localtime(reset))} (in {reset - time.time():.0f} s)', reset - time.time())
+# %% ../nbs/01_fetch.ipynb #6e7f8a9b
+@patch
+def _check_quota(self: EnsemblClient):
+    "Raise `EnsemblRateLimitError` while the hourly quota is known to be spent."
+    reset = self._quota_reset
+    if reset is not None and time.time() < reset:
+        raise EnsemblRateLimitError(f'Ensembl hourly request quota for {self.server} is spent; retry after '
+                                    f'{time.strftime("%H:%M:%S", time.localtime(reset))} (in {reset - time.time():.0f} s)', reset - time.time())
 
-    def _stop_if_limited(self, resp):
-        "Raise on a 403 block; remember a spent hour (`X-RateLimit-Remaining: 0`), raising at once on a 429."
-        if resp.status_code == 403:
-            raise EnsemblRateLimitError(f'{self.server} refused the request (403 {resp.text[:100]!r}): the client is blocked, usually for '
-                                        'about two hours after ignoring rate limits. Wait, then rerun (cached answers are kept).')
-        remaining, wait = resp.headers.get('X-RateLimit-Remaining'), _retry_after(resp) or float(resp.headers.get('X-RateLimit-Reset', 0) or 0)
-        if remaining is not None and remaining.strip() == '0':
-            self._quota_reset = time.time() + wait
-            if resp.status_code == 429: self._check_quota()
+@patch
+def _stop_if_limited(self: EnsemblClient, resp):
+    "Raise on a 403 block; remember a spent hour (`X-RateLimit-Remaining: 0`), raising at once on a 429."
+    if resp.status_code == 403:
+        raise EnsemblRateLimitError(f'{self.server} refused the request (403 {resp.text[:100]!r}): the client is blocked, usually for '
+                                    'about two hours after ignoring rate limits. Wait, then rerun (cached answers are kept).')
+    remaining, wait = resp.headers.get('X-RateLimit-Remaining'), _retry_after(resp) or float(resp.headers.get('X-RateLimit-Reset', 0) or 0)
+    if remaining is not None and remaining.strip() == '0':
+        self._quota_reset = time.time() + wait
+        if resp.status_code == 429: self._check_quota()
 
-    def request(self, method: str, path: str, body: dict | None = None, params: dict | None = None, empty_on_404=None):
-        "Send one request (no cache) and return its JSON, retrying timeouts, dropped connections, cut-off bodies, 429 and 5xx."
-        url, cause = f'{self.server}/{path.lstrip("/")}', None
-        for attempt in range(self.max_retries + 1):
-            if attempt: self._count('retries')
-            self._check_quota()
-            with self.limiter:
-                self._count('requests')
-                try:
-                    resp = self._session().request(method, url, json=body, params=params, timeout=(10, self.timeout))
-                    status = resp.status_code
-                    data = resp.json() if status == 200 else None
-                except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
-                    status, cause = None, f'{type(e).__name__}: {e}'
-                except ValueError as e:
-                    status, cause = None, f'cut-off or invalid JSON ({len(resp.content)} bytes): {e}'
-            if status == 200:
-                self._stop_if_limited(resp); return data
-            if status == 404 and empty_on_404 is not None: return empty_on_404
-            if status is not None:
-                self._stop_if_limited(resp)
-                cause = f'HTTP {status}: {_error_body(resp)}'
-                if status not in RETRY_STATUSES: raise EnsemblRequestError(f'{method} {url} failed with {cause}', status, _error_body(resp))
-                if status == 429:
-                    self.limiter.pause(_retry_after(resp) or 1.0); log.info('%s %s: 429, pausing %s s', method, path, _retry_after(resp)); continue
-            log.info('%s %s attempt %d failed (%s)', method, path, attempt + 1, cause)
-            if attempt < self.max_retries: time.sleep(backoff_delay(attempt, self.backoff, self.backoff_cap))
-        raise EnsemblRequestError(f'{method} {url} gave up after {self.max_retries + 1} attempts; last: {cause}')
+# %% ../nbs/01_fetch.ipynb #8a9b0c1d
+@patch
+def request(self: EnsemblClient, method: str, path: str, body: dict | None = None, params: dict | None = None, empty_on_404=None):
+    "Send one request (no cache) and return its JSON, retrying timeouts, dropped connections, cut-off bodies, 429 and 5xx."
+    url, cause = f'{self.server}/{path.lstrip("/")}', None
+    for attempt in range(self.max_retries + 1):
+        if attempt: self._count('retries')
+        self._check_quota()
+        with self.limiter:
+            self._count('requests')
+            try:
+                resp = self._session().request(method, url, json=body, params=params, timeout=(10, self.timeout))
+                status, self._reached = resp.status_code, True
+                data = resp.json() if status == 200 else None
+            except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
+                if not self._reached and (why := connect_failure(e)): raise EnsemblUnreachableError(unreachable_message(self.server, why)) from None
+                status, cause = None, f'{type(e).__name__}: {e}'
+            except ValueError as e:
+                status, cause = None, f'cut-off or invalid JSON ({len(resp.content)} bytes): {e}'
+        if status == 200:
+            self._stop_if_limited(resp); return data
+        if status == 404 and empty_on_404 is not None: return empty_on_404
+        if status is not None:
+            self._stop_if_limited(resp)
+            cause = f'HTTP {status}: {_error_body(resp)}'
+            if status not in RETRY_STATUSES: raise EnsemblRequestError(f'{method} {url} failed with {cause}', status, _error_body(resp))
+            if status == 429:
+                self.limiter.pause(_retry_after(resp) or 1.0); logger.info('%s %s: 429, pausing %s s', method, path, _retry_after(resp)); continue
+        logger.info('%s %s attempt %d failed (%s)', method, path, attempt + 1, cause)
+        if attempt < self.max_retries: time.sleep(backoff_delay(attempt, self.backoff, self.backoff_cap))
+    raise EnsemblRequestError(f'{method} {url} gave up after {self.max_retries + 1} attempts; last: {cause}')
 
-    @property
-    def release(self) -> int | str:
-        "The Ensembl release the server serves (from `/info/data`, cached for `release_ttl` seconds)."
-        if self._release is None:
-            key = (self.server, 'GET', 'info/data')
-            entry = self.cache.get(*key, max_age=self.release_ttl) if self.cache else None
-            if entry: self._count('cache_hits'); data = entry['value']
-            else:
-                data = self.request('GET', 'info/data')
-                if self.cache: self.cache.put(data, *key)
-            self._release = data['releases'][0]
-        return self._release
+# %% ../nbs/01_fetch.ipynb #0c1d2e3f
+@patch(as_prop=True)
+def release(self: EnsemblClient) -> int | str:
+    "The Ensembl release the server serves (from `/info/data`, cached for `release_ttl` seconds)."
+    if self._release is None:
+        key = (self.server, 'GET', 'info/data')
+        entry = self.cache.get(*key, max_age=self.release_ttl) if self.cache else None
+        if entry: self._count('cache_hits'); data = entry['value']
+        else:
+            data = self.request('GET', 'info/data')
+            if self.cache: self.cache.put(data, *key)
+        self._release = data['releases'][0]
+    return self._release
 
-    def cached(self, method: str, path: str, body: dict | None = None, empty_on_404=None):
-        "Like `request`, answered from the cache when this (server, release, request) was answered before."
-        key = (self.server, self.release, method, path, body)
-        entry = self.cache.get(*key) if self.cache else None
-        if entry is not None: self._count('cache_hits'); return entry['value']
-        data = self.request(method, path, body, empty_on_404=empty_on_404)
-        if self.cache: self.cache.put(data, *key)
-        return data
+@patch
+def cached(self: EnsemblClient, method: str, path: str, body: dict | None = None, empty_on_404=None):
+    "Like `request`, answered from the cache when this (server, release, request) was answered before."
+    key = (self.server, self.release, method, path, body)
+    entry = self.cache.get(*key) if self.cache else None
+    if entry is not None: self._count('cache_hits'); return entry['value']
+    data = self.request(method, path, body, empty_on_404=empty_on_404)
+    if self.cache: self.cache.put(data, *key)
+    return data
 
-    def post_ids(self, path: str, ids: list[str], *, batch_size: int, key: str = 'ids', extra: dict | None = None,
-                 empty=None) -> tuple[dict | list, dict[str, str]]:
-        """POST `ids` in batches of `batch_size` from `parallel_workers` threads; a batch the server calls too large is split to its limit.
-        Returns the merged answers (dict or list) and, for IDs whose batch failed for good, the cause."""
-        def send(batch):
-            try: return self.cached('POST', path, {key: batch, **(extra or {})}, empty_on_404=empty), {}
-            except EnsemblRequestError as e:
-                limit = e.post_limit
-                if limit is None or len(batch) <= 1: return None, dict.fromkeys(batch, str(e))
-                log.info('%s: server limit is %d IDs per POST; splitting a batch of %d', path, limit, len(batch))
-                size = max(1, limit if limit < len(batch) else len(batch) // 2)
-                parts = [send(batch[i:i + size]) for i in range(0, len(batch), size)]
-                return _merge([p for p, _ in parts if p is not None]), {k: v for _, f in parts for k, v in f.items()}
-        batches = [ids[i:i + batch_size] for i in range(0, len(ids), batch_size)]
-        with ThreadPoolExecutor(self.parallel_workers) as pool, \
-             tqdm(total=len(ids), unit='ID', desc=f'Ensembl {path}', disable=not self.progress or not ids, leave=False) as bar:
-            results = []
-            for batch, result in zip(batches, pool.map(send, batches)): results.append(result); bar.update(len(batch))
-        return _merge([r for r, _ in results if r is not None]), {k: v for _, f in results for k, v in f.items()}
+# %% ../nbs/01_fetch.ipynb #2e3f4a5b
+@patch
+def post_ids(self: EnsemblClient, path: str, ids: list[str], *, batch_size: int, key: str = 'ids', extra: dict | None = None,
+             empty=None) -> tuple[dict | list, dict[str, str]]:
+    "POST `ids` in batches of `batch_size` from `parallel_workers` threads: the merged answers, and the cause for each ID whose batch failed."
+    def send(batch):
+        try: return self.cached('POST', path, {key: batch, **(extra or {})}, empty_on_404=empty), {}
+        except EnsemblRequestError as e:
+            limit = e.post_limit
+            if limit is None or len(batch) <= 1: return None, dict.fromkeys(batch, str(e))
+            logger.info('%s: server limit is %d IDs per POST; splitting a batch of %d', path, limit, len(batch))
+            size = max(1, limit if limit < len(batch) else len(batch) // 2)
+            parts = [send(batch[i:i + size]) for i in range(0, len(batch), size)]
+            return _merge([p for p, _ in parts if p is not None]), {k: v for _, f in parts for k, v in f.items()}
+    batches = [ids[i:i + batch_size] for i in range(0, len(ids), batch_size)]
+    with ThreadPoolExecutor(self.parallel_workers) as pool, \
+         tqdm(total=len(ids), unit='ID', desc=f'Ensembl {path}', disable=not self.progress or not ids, leave=False) as bar:
+        results = []
+        for batch, result in zip(batches, pool.map(send, batches)): results.append(result); bar.update(len(batch))
+    return _merge([r for r, _ in results if r is not None]), {k: v for _, f in results for k, v in f.items()}
 
 def _merge(parts: list) -> dict | list:
     "The answers of several batches as one: dicts merged, lists concatenated."
@@ -547,6 +671,20 @@ def _rest_record(entry, gene: dict, sequences: dict, biotypes) -> GeneRecord:
                        split_version(canonical)[0] if canonical else None, isoforms,
                        [t['biotype'] for t, _ in pairs if not keeps_biotype(t['biotype'], biotypes)], biotypes)
 
+# %% ../nbs/01_fetch.ipynb #9e0f1a2b
+def _resolve_symbols(client: EnsemblClient, entries: list[GeneEntry], species: str, batch_size: int) -> tuple[dict, dict]:
+    "Gene IDs of the symbols among `entries`, and the cause for those whose lookup failed, both keyed by (species, symbol)."
+    by_species: dict[str, list[str]] = {}
+    for e in entries:
+        if e.kind == 'symbol': by_species.setdefault(e.species or species, []).append(e.query)
+    resolved, failed = {}, {}
+    for sp, symbols in by_species.items():
+        found, fails = client.post_ids(f'lookup/symbol/{sp}', symbols, batch_size=batch_size, key='symbols')
+        resolved |= {(sp, s): g['id'] for s, g in found.items() if g}
+        failed |= {(sp, s): cause for s, cause in fails.items()}
+    return resolved, failed
+
+# %% ../nbs/01_fetch.ipynb #4a5b6c7d
 def fetch_rest(genes, *, server: str = ENSEMBL_SERVER, species: str = 'homo_sapiens',
                biotypes: tuple[str, ...] | None = DEFAULT_BIOTYPES, client: EnsemblClient | None = None,
                lookup_batch: int = POST_LIMITS['lookup/id'], sequence_batch: int = POST_LIMITS['sequence/id'],
@@ -557,14 +695,7 @@ def fetch_rest(genes, *, server: str = ENSEMBL_SERVER, species: str = 'homo_sapi
         raise TypeError(f'fetch_rest got both a client and client options {sorted(client_options)}; set those on the client')
     client = client or EnsemblClient(server, **client_options)
     before, entries, release = Counter(client.stats), gene_entries(genes), client.release
-    by_species: dict[str, list[str]] = {}
-    for e in entries:
-        if e.kind == 'symbol': by_species.setdefault(e.species or species, []).append(e.query)
-    resolved, symbol_failed = {}, {}
-    for sp, symbols in by_species.items():
-        found, failed = client.post_ids(f'lookup/symbol/{sp}', symbols, batch_size=lookup_batch, key='symbols')
-        resolved |= {(sp, s): g['id'] for s, g in found.items() if g}
-        symbol_failed |= {(sp, s): cause for s, cause in failed.items()}
+    resolved, symbol_failed = _resolve_symbols(client, entries, species, lookup_batch)
     gene_id = lambda e: resolved.get((e.species or species, e.query)) if e.kind == 'symbol' else e.query
     ids = list(dict.fromkeys(g for g in map(gene_id, entries) if g))
     looked_up, failed = client.post_ids('lookup/id', ids, batch_size=lookup_batch, extra={'expand': 1})
@@ -589,5 +720,5 @@ def fetch_rest(genes, *, server: str = ENSEMBL_SERVER, species: str = 'homo_sapi
         records.append(r)
     used = Counter(client.stats); used.subtract(before)
     summary = summarize(records, used['requests'], used['cache_hits'], used['retries'], time.perf_counter() - t0)
-    log.info('fetched from %s: %s', client.server, summary)
-    return FetchResult(records, summary, 'rest', client.server, release, species, biotypes)
+    logger.info('fetched from %s: %s', client.server, summary)
+    return FetchResult(records, summary, 'rest', client.server, release, species, biotypes, *_canonical_provenance(records, 'rest'))
