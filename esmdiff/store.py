@@ -13,7 +13,7 @@ from typing import Iterable, Mapping, Sequence
 __all__ = ['logger', 'FORMAT_VERSION', 'GENE_STATUSES', 'LONG_HANDLING', 'FETCH_TO_STORE_STATUS', 'POOLINGS',
            'PLACEHOLDER_SUFFIX', 'REQUIRED_KEYS', 'MERGE_MUST_MATCH', 'MERGE_SHOULD_MATCH', 'GENE_NAME_KINDS',
            'ID_COLUMNS', 'EXPORT_FORMATS', 'EXTRACT_TRUNCATION', 'store_status', 'StoreError', 'AmbiguousGeneError',
-           'gene_key', 'EsmStore', 'load_store', 'plot_store']
+           'gene_key', 'EsmStore', 'load_store']
 
 # %% ../nbs/03_store.ipynb #907140ea
 import torch
@@ -785,29 +785,3 @@ def _write_extract_dir(self: EsmStore, folder: Path, layer: int | None = None):
     for pid, v in zip(self.protein_ids, self.emb):
         if '/' in pid: raise StoreError(f"protein ID {pid!r} cannot be a file name")
         with atomic_write(folder / f'{pid}.pt') as f: torch.save({'label': pid, 'mean_representations': {layer: v.float().clone()}}, f)
-
-# %% ../nbs/03_store.ipynb #145441ff
-def plot_store(store: EsmStore, figsize=(11, 3.5)):
-    "Figure of isoform vector norms per gene and of the number of isoforms per gene (genes without rows by status)."
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[2, 1]))
-    norms = store.emb.float().norm(dim=1)
-    pos = torch.empty(store.n_rows)
-    for i, g in enumerate(store.distinct_genes): pos[store.gene_to_isoform_indices[g]] = i
-    ax1.scatter(pos[~store.is_canonical], norms[~store.is_canonical], s=6, c='0.6', label='other isoforms')
-    ax1.scatter(pos[store.is_canonical], norms[store.is_canonical], s=8, c='C0', label='canonical')
-    ax1.set(xlabel='gene (input order)', ylabel='L2 norm of the vector', title=f'{store.n_rows} isoform vectors')
-    ax1.legend(frameon=False, fontsize=8)
-    counts = Counter(len(r) for r in store.gene_to_isoform_indices.values())
-    ks = range(1, max(counts, default=0) + 1)
-    ax2.bar(list(ks), [counts[k] for k in ks], color='C0', label='embedded')
-    bottom = 0
-    for i, (st, n) in enumerate((st, n) for st, n in store.status_counts().items() if st != 'embedded'):
-        ax2.bar(0, n, bottom=bottom, color=f'C{i + 1}', label=st)
-        bottom += n
-    ax2.set(xlabel='isoforms per gene', ylabel='genes', title=f'{len(store)} genes')
-    ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax2.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    return fig
