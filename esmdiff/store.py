@@ -12,14 +12,15 @@ from typing import Iterable, Mapping, Sequence
 # %% auto #0
 __all__ = ['logger', 'FORMAT_VERSION', 'GENE_STATUSES', 'LONG_HANDLING', 'FETCH_TO_STORE_STATUS', 'POOLINGS',
            'PLACEHOLDER_SUFFIX', 'REQUIRED_KEYS', 'MERGE_MUST_MATCH', 'MERGE_SHOULD_MATCH', 'GENE_NAME_KINDS',
-           'ID_COLUMNS', 'EXPORT_FORMATS', 'EXTRACT_TRUNCATION', 'store_status', 'StoreError', 'AmbiguousGeneError',
-           'gene_key', 'EsmStore', 'load_store']
+           'EXPORT_FORMATS', 'EXTRACT_TRUNCATION', 'store_status', 'StoreError', 'AmbiguousGeneError', 'gene_key',
+           'EsmStore', 'load_store']
 
 # %% ../nbs/03_store.ipynb #907140ea
 import torch
 from fastcore.basics import patch
 from .files import atomic_write
 from .genes import GeneListError, parse_gene
+from .adata import id_column as adata_id_column, require
 from .fetch import Isoform, infer_canonical_transcript, read_gtf_genes, read_pep_fasta, split_version
 
 # %% ../nbs/03_store.ipynb #4b0bf5a3
@@ -128,9 +129,13 @@ class EsmStore:
         self._check_names(gene_ids, symbols)
 
     @property
-    def n_rows(self) -> int: return self.emb.shape[0]
+    def n_rows(self) -> int:
+        "Number of stored rows (isoform vectors), the first dimension of `emb`."
+        return self.emb.shape[0]
     @property
-    def dim(self) -> int: return self.emb.shape[1]
+    def dim(self) -> int:
+        "Length of each vector, the second dimension of `emb`."
+        return self.emb.shape[1]
     def __len__(self): return len(self.distinct_genes)
 
 # %% ../nbs/03_store.ipynb #3b123594
@@ -322,8 +327,9 @@ def canonical(self: EsmStore, gene: str) -> torch.Tensor | None:
 
 # %% ../nbs/03_store.ipynb #d8e9ac86
 @patch
-def _align(self: EsmStore, gene_order: Iterable[str], fallback: Sequence[str | None] | None = None) -> list[str | None]:
-    "Stored name for each gene of `gene_order` (None when absent or ambiguous); warns about genes left without a vector."
+def _align(self: EsmStore, gene_order: Iterable[str], fallback: Sequence[str | None] | None = None,
+           warn: bool = True) -> list[str | None]:
+    "Stored name for each gene of `gene_order` (None when absent or ambiguous); warns about genes left without a vector unless `warn` is False."
     if isinstance(gene_order, str): raise TypeError("gene_order must be a sequence of gene names, got a single str")
     order = [str(g) for g in gene_order]
     found, ambiguous = [], {}
@@ -334,6 +340,7 @@ def _align(self: EsmStore, gene_order: Iterable[str], fallback: Sequence[str | N
         found.append(names[0] if len(names) == 1 else None)
     absent = [g for g, f in zip(order, found) if f is None and g not in ambiguous]
     no_protein = [g for g, f in zip(order, found) if f is not None and not self.gene_to_isoform_indices[f]]
+    if not warn: return found
     if ambiguous:
         g, names = next(iter(ambiguous.items()))
         warnings.warn(f"{len(ambiguous)} of {len(order)} genes name more than one stored gene (e.g. {g!r}: "
@@ -374,17 +381,18 @@ def _pool(self: EsmStore, found: Sequence[str | None], pooling: str = 'canonical
     return out / counts.clamp(min=1)[:, None], counts > 0
 
 @patch
-def gene_matrix(self: EsmStore, gene_order: Iterable[str], pooling: str = 'canonical') -> tuple[torch.Tensor, torch.Tensor]:
-    "`(float32 [n, dim], bool mask [n])` for the genes of `gene_order` (IDs or symbols); zero rows and mask False without a vector."
+def gene_matrix(self: EsmStore, gene_order: Iterable[str], pooling: str = 'canonical', warn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    "`(float32 [n, dim], bool mask [n])` for the genes of `gene_order` (IDs or symbols); zero rows and mask False without a vector (warned unless `warn` is False)."
     if pooling not in POOLINGS: raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-    return self._pool(self._align(gene_order), pooling)
+    return self._pool(self._align(gene_order, warn=warn), pooling)
 
 # %% ../nbs/03_store.ipynb #0b40ce56
 @patch
-def isoform_tensor(self: EsmStore, gene_order: Iterable[str], max_isoforms: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    "`(float32 [n, k, dim], bool mask [n, k])` of the isoforms of each gene of `gene_order` (IDs or symbols), canonical first."
+def isoform_tensor(self: EsmStore, gene_order: Iterable[str], max_isoforms: int | None = None,
+                   warn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    "`(float32 [n, k, dim], bool mask [n, k])` of the isoforms of each gene of `gene_order` (IDs or symbols), canonical first; `warn` as in `gene_matrix`."
     if max_isoforms is not None and max_isoforms < 1: raise ValueError(f"max_isoforms must be >= 1, got {max_isoforms}")
-    rows = self._aligned_rows(self._align(gene_order), max_isoforms)
+    rows = self._aligned_rows(self._align(gene_order, warn=warn), max_isoforms)
     gene_pos, slot, flat = _row_layout(rows)
     k = max([1] + [len(r) for r in rows])
     out, mask = torch.zeros(len(rows), k, self.dim), torch.zeros(len(rows), k, dtype=torch.bool)
@@ -465,6 +473,11 @@ def _assemble(picks: Sequence[tuple[str, EsmStore, list[int], str]], meta: Mappi
                     long_handling=per_row('long_handling'), gene_status=status, meta=meta, gene_ids=gene_ids, symbols=symbols)
 
 # %% ../nbs/03_store.ipynb #78e30f63
+def _torch_reason(e: Exception) -> str:
+    "What torch's load error `e` says is wrong with the file, without its advice to retry with `weights_only=False` (wrong for a file that is not a store)."
+    lines = [l.strip() for l in str(e).splitlines() if l.strip() and 'weights_only' not in l and not l.startswith('Check the documentation')]
+    return f"{type(e).__name__}: {lines[0].split('. ')[0]}" if lines else type(e).__name__
+
 def _read_torch_file(path: Path, what: str = 'ESM2 store') -> dict:
     "The dict saved at `path`, loaded without ever unpickling code; StoreError naming the file otherwise."
     if not path.exists(): raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
@@ -472,11 +485,11 @@ def _read_torch_file(path: Path, what: str = 'ESM2 store') -> dict:
     try: d = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
         detail = next((l.strip() for l in str(e).splitlines() if 'GLOBAL' in l), None)
-        if detail is None: raise StoreError(f"{path} is truncated or not a torch file ({str(e).splitlines()[0]})") from None
+        if detail is None: raise StoreError(f"{path} is truncated or not a torch file ({_torch_reason(e)})") from None
         raise StoreError(f"{path} holds non-tensor Python objects (pickled classes or code) and was refused unread; "
                          f"an {what} holds only tensors, strings, numbers, lists and dicts. {detail}") from None
     except Exception as e:
-        raise StoreError(f"{path} is truncated or not a torch file ({type(e).__name__}: {e})") from None
+        raise StoreError(f"{path} is truncated or not a torch file ({_torch_reason(e)})") from None
     if not isinstance(d, dict): raise StoreError(f"{path} holds a {type(d).__name__}, not the dict of an {what}")
     return d
 
@@ -659,15 +672,13 @@ def to_gene_dict(self: EsmStore, by: str = 'symbol', pooling: str = 'canonical')
     return {k: mat[v[0]].clone() for k, v in keys.items() if len(v) == 1}
 
 # %% ../nbs/03_store.ipynb #c3886185
-ID_COLUMNS = ('gene_ids', 'gene_id', 'ensembl_id', 'ensembl_gene_id')
-
 @patch
 def to_anndata(self: EsmStore, adata, key: str = 'X_esm2', pooling: str = 'canonical', id_column: str | None = None):
     "Write the pooled gene vectors to `adata.varm[key]` and their statuses to `adata.var[f'{key}_status']`, aligned to `var_names`."
     columns = list(adata.var.columns)
     if id_column is not None and id_column not in columns:
         raise KeyError(f"adata.var has no column {id_column!r} (it has {columns[:8]}); pass id_column=None or one of those")
-    col = id_column or next((c for c in ID_COLUMNS if c in columns), None)
+    col = id_column or adata_id_column(adata.var)
     fallback = [v if isinstance(v, str) else None for v in adata.var[col]] if col else None
     found = self._align(list(adata.var_names), fallback)
     mat, _ = self._pool(found, pooling)
@@ -678,12 +689,6 @@ def to_anndata(self: EsmStore, adata, key: str = 'X_esm2', pooling: str = 'canon
 
 # %% ../nbs/03_store.ipynb #e43e9684
 EXPORT_FORMATS = ('gene_dict', 'hdf5', 'h5ad', 'extract_dir')
-
-def _need(module: str):
-    "Import optional `module`, or raise the one-line ImportError that names the extra."
-    import importlib
-    try: return importlib.import_module(module)
-    except ImportError: raise ImportError(f"this export needs {module}: pip install esmdiff[anndata]") from None
 
 @patch
 def export(self: EsmStore, path: str | os.PathLike, format: str = 'gene_dict', by: str | None = None,
@@ -706,7 +711,7 @@ def export(self: EsmStore, path: str | os.PathLike, format: str = 'gene_dict', b
 def _write_hdf5(path: Path, vectors: Mapping[str, torch.Tensor]):
     "`vectors` as HDF5 with a `keys` dataset and `arrays/<key>` datasets, written atomically."
     import numpy as np
-    h5py = _need('h5py')
+    h5py = require('h5py')
     bad = [k for k in vectors if '/' in k]
     if bad: raise StoreError(f"{len(bad)} gene names contain '/' (e.g. {_examples(bad)}), which HDF5 reads as a group path; export by='gene_id'")
     with atomic_write(path, 'w+b') as f, h5py.File(f, 'w') as h5:
@@ -716,7 +721,7 @@ def _write_hdf5(path: Path, vectors: Mapping[str, torch.Tensor]):
 
 def _write_h5ad(path: Path, adata):
     "`adata` as an h5ad file at `path`, complete or not at all."
-    _need('anndata')
+    require('anndata')
     with tempfile.TemporaryDirectory(dir=path.parent) as d:
         tmp = Path(d) / path.name
         adata.write_h5ad(tmp)
