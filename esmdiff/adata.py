@@ -10,7 +10,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['logger', 'EXTRA_PACKAGES', 'ID_COLUMNS', 'SYMBOL_COLUMNS', 'HVG_FLAVORS', 'COUNTS_CHECKED', 'AnnDataError', 'require',
-           'gene_names', 'counts_layer', 'highly_variable', 'genes_from_anndata', 'read_h5ad_genes']
+           'id_column', 'gene_names', 'counts_layer', 'highly_variable', 'genes_from_anndata', 'read_h5ad_genes']
 
 # %% ../nbs/09_anndata.ipynb #19d417f4
 from .genes import GeneList, GeneListError, _classify, parse_gene_names
@@ -30,7 +30,7 @@ def require(module: str):
     "Import `module` of the `anndata` extra, or raise a one-line `ImportError` naming its package and the extra."
     try: return importlib.import_module(module)
     except ImportError: pass
-    raise ImportError(f"esmdiff.adata needs {EXTRA_PACKAGES.get(module, module)}: pip install esmdiff[anndata]")
+    raise ImportError(f"esmdiff needs {EXTRA_PACKAGES.get(module, module)}: pip install esmdiff[anndata]")
 
 # %% ../nbs/09_anndata.ipynb #8ba069d9
 ID_COLUMNS = ('gene_ids', 'gene_id', 'ensembl_id', 'ensembl_ids', 'ensembl_gene_id', 'gene_ensembl_id', 'ensembl', 'feature_id', 'id')
@@ -49,6 +49,11 @@ def _named_column(var, names) -> str | None:
     by_lower = {str(c).lower(): c for c in var.columns}
     return next((by_lower[n] for n in names if n in by_lower), None)
 
+def id_column(var) -> str | None:
+    "The column of `var` that holds the genes' Ensembl IDs: the first of `ID_COLUMNS` (any case) whose values are mostly IDs."
+    return next((c for n in ID_COLUMNS if (c := _named_column(var, [n])) is not None and _mostly_ids(var[c].head(1000))), None)
+
+
 # %% ../nbs/09_anndata.ipynb #250d036e
 def gene_names(adata, gene_column: str | None = None, source: str = 'the AnnData') -> tuple[list[str], dict[str, str], str]:
     "The genes' names (ID column, else `var_names`), a symbol for each name when the data has both, and which column it was."
@@ -57,8 +62,7 @@ def gene_names(adata, gene_column: str | None = None, source: str = 'the AnnData
         raise AnnDataError(f"{source} has no var column {gene_column!r}; its var columns are {[str(c) for c in var.columns]} "
                            "(leave the gene column unset to use var_names)")
     column = gene_column
-    if column is None:
-        column = next((c for n in ID_COLUMNS if (c := _named_column(var, [n])) is not None and _mostly_ids(var[c].head(1000))), None)
+    if column is None: column = id_column(var)
     if column is None:
         symbol_column = _named_column(var, SYMBOL_COLUMNS) if _mostly_ids(var_names[:1000]) else None
         symbols = {} if symbol_column is None else {n: str(s) for n, s in zip(var_names, var[symbol_column]) if s == s and str(s)}
