@@ -22,6 +22,7 @@ from fastcore.basics import patch
 from torch import nn
 
 # %% ../nbs/04_gene_embedding.ipynb #5c38c346
+from .adata import require
 from .store import AmbiguousGeneError, EsmStore, GENE_STATUSES, POOLINGS
 
 # %% ../nbs/04_gene_embedding.ipynb #9401bd7e
@@ -263,10 +264,6 @@ def _report_missing(genes: list[str], statuses: list[str], has: torch.Tensor, st
     else: logger.info(msg)
 
 # %% ../nbs/04_gene_embedding.ipynb #6bc3a76c
-def _store_warning_is_alignment(w: warnings.WarningMessage) -> bool:
-    "Whether `w` is one of the store's alignment warnings, which `_report_missing` says again with causes."
-    return any(s in str(w.message) for s in ('not in the ESM2 store', 'name more than one stored gene'))
-
 def aligned_esm(genes: Sequence[str] | None, esm: EsmStore | str | PathLike | None, pooling: str = 'canonical',
                 esm_dim: int | None = None, max_isoforms: int | None = None
                 ) -> tuple[list[str] | None, torch.Tensor | None, torch.Tensor | None]:
@@ -276,13 +273,10 @@ def aligned_esm(genes: Sequence[str] | None, esm: EsmStore | str | PathLike | No
     if isinstance(genes, int):
         raise ValueError(f"ESM2 vectors are aligned by gene name: pass the list of {genes} gene IDs or symbols, not their number")
     genes = list(store.genes) if genes is None else [str(g) for g in genes]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        if pooling == 'attention': vectors, mask = store.isoform_tensor(genes, max_isoforms)
-        else: vectors, mask = store.gene_matrix(genes, pooling)
-        statuses = [_status_of(store, g) for g in genes]
-    for w in {str(w.message): w for w in caught if not _store_warning_is_alignment(w)}.values():
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # warn=False: _report_missing below says it once, with the causes
+    if pooling == 'attention': vectors, mask = store.isoform_tensor(genes, max_isoforms, warn=False)
+    else: vectors, mask = store.gene_matrix(genes, pooling, warn=False)
+    statuses = [_status_of(store, g) for g in genes]
     embedded = torch.tensor([s == 'embedded' for s in statuses], dtype=torch.bool)
     mask = mask & (embedded[:, None] if pooling == 'attention' else embedded)
     has = mask.any(1) if pooling == 'attention' else mask
@@ -313,8 +307,7 @@ def from_store(cls: AugmentedGeneEmbedding,
 # %% ../nbs/04_gene_embedding.ipynb #566fbf0b
 def _anndata_genes(adata, gene_column: str | None) -> list[str]:
     "The gene names of `adata` (an AnnData or its `.raw`) in `var` order: `var_names`, or `var[gene_column]`."
-    try: import anndata
-    except ImportError: raise ImportError("AugmentedGeneEmbedding.from_anndata needs anndata: pip install esmdiff[anndata]") from None
+    anndata = require('anndata')
     if not isinstance(adata, (anndata.AnnData, anndata.Raw)):
         raise TypeError(f"adata must be an AnnData (or its .raw), got {type(adata).__name__}")
     if gene_column is None: return [str(g) for g in adata.var_names]
