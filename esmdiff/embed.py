@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_embed.ipynb #22f35b47
 from __future__ import annotations
-import argparse, contextlib, hashlib, json, logging, math, os, pickle, time, urllib.error, warnings
+import argparse, contextlib, hashlib, json, logging, math, os, pickle, re, time, urllib.error, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -12,19 +12,25 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['logger', 'ESM2_MODELS', 'ESM2_CHECKPOINT_GLOBALS', 'FAIR_ESM_URL', 'ESM2_LETTERS', 'MAX_RESIDUES', 'WINDOW_OVERLAP',
-           'LONG_POLICIES', 'BACKENDS', 'Esm2Spec', 'esm2_spec', 'resolve_layer', 'CheckpointError',
-           'load_checkpoint_dict', 'hub_checkpoint', 'file_sha256', 'Esm2Model', 'build_esm2', 'load_esm2',
-           'normalise_sequence', 'windows', 'Unit', 'handling_of', 'plan_units', 'plan_batches', 'rotary_tables',
-           'apply_rotary', 'sdpa_hidden', 'fair_esm_hidden', 'encode_units', 'compute_context', 'embed_units',
-           'sequence_hash', 'cache_key', 'VectorCache', 'plan_chunks', 'shard_chunks', 'embed_to_cache', 'EmbedStats',
-           'EmbedResult', 'embed_sequences']
+__all__ = ['logger', 'ESM2_MODELS', 'ESM2_CHECKPOINT_GLOBALS', 'FAIR_ESM_URL', 'HF_ESM2_CONFIG', 'HF_ESM2_DEFAULTS',
+           'HF_LAYER_NAMES', 'HF_TOP_NAMES', 'HF_UNUSED', 'HF_CONFIG_FILES', 'HF_WEIGHT_PATTERNS', 'DTYPES',
+           'FLOAT16_MAX_PARAMS', 'ESM2_LETTERS', 'MAX_RESIDUES', 'WINDOW_OVERLAP', 'LONG_POLICIES', 'PADDED_FORWARDS',
+           'ATTENTION_KERNELS', 'BACKENDS', 'Esm2Spec', 'esm2_spec', 'resolve_layer', 'CheckpointError',
+           'load_checkpoint_dict', 'ModelUnavailableError', 'hub_checkpoint', 'file_sha256', 'files_sha256',
+           'Esm2Model', 'build_esm2', 'hf_esm2_config', 'check_hf_vocab', 'hf_to_fair_esm', 'hf_weight_files',
+           'read_hf_weights', 'build_esm2_hf', 'hf_cache_dir', 'hf_offline', 'hf_cache_origin', 'hf_unavailable',
+           'hf_snapshot', 'resolve_dtype', 'locate_esm2', 'load_esm2', 'normalise_sequence', 'windows', 'Unit',
+           'handling_of', 'plan_units', 'plan_batches', 'rotary_tables', 'apply_rotary', 'sdpa_hidden',
+           'fair_esm_hidden', 'attention_kernels', 'varlen_attention', 'packed_hidden', 'encode_units', 'encode_packed',
+           'compute_context', 'embed_units', 'default_backend', 'check_backend', 'sequence_hash', 'cache_key',
+           'part_digest', 'VectorCache', 'plan_chunks', 'shard_chunks', 'embed_to_cache', 'EmbedStats', 'EmbedResult',
+           'embed_sequences']
 
 # %% ../nbs/02_embed.ipynb #ebc9f348
 import esm
 
 # %% ../nbs/02_embed.ipynb #e6cc7753
-logger = logging.getLogger(__name__)
+logger = logging.getLogger('esmdiff.embed')
 
 # %% ../nbs/02_embed.ipynb #47683e10
 @dataclass(frozen=True)
@@ -53,11 +59,12 @@ ESM2_MODELS = {s.size: s for s in [
 
 # %% ../nbs/02_embed.ipynb #8bb5a651
 def esm2_spec(model: str) -> Esm2Spec:
-    "The registry entry for a size label (`'650M'`) or a fair-esm name (`'esm2_t33_650M_UR50D'`)."
+    "The registry entry for a size (`'650M'`), fair-esm name (`'esm2_t33_650M_UR50D'`) or Hub ID (`'facebook/esm2_t33_650M_UR50D'`)."
+    name = model.removeprefix('facebook/')
     for spec in ESM2_MODELS.values():
-        if model.upper() == spec.size.upper() or model == spec.name: return spec
-    raise ValueError(f'unknown ESM2 model {model!r}; choose one of {", ".join(ESM2_MODELS)} '
-                     f'(or a fair-esm name such as {ESM2_MODELS["650M"].name}), or pass a local checkpoint file')
+        if name.upper() == spec.size.upper() or name == spec.name: return spec
+    raise ValueError(f'unknown ESM2 model {model!r}; choose one of {", ".join(ESM2_MODELS)} (or a fair-esm name such as '
+                     f'{ESM2_MODELS["650M"].name}, or its Hugging Face ID facebook/{ESM2_MODELS["650M"].name}), or pass a local checkpoint')
 
 # %% ../nbs/02_embed.ipynb #bf40ae6d
 def resolve_layer(layer: int | None, num_layers: int, name: str = 'the model') -> int:
@@ -89,6 +96,9 @@ def load_checkpoint_dict(path: str | Path) -> dict:
 # %% ../nbs/02_embed.ipynb #87b7acfd
 FAIR_ESM_URL = 'https://dl.fbaipublicfiles.com/fair-esm'
 
+class ModelUnavailableError(RuntimeError):
+    "ESM2 weights neither on this machine nor downloadable; the message says where we looked and how to fetch them."
+
 def hub_checkpoint(name: str) -> Path:
     "Path of a published checkpoint in torch.hub's cache, downloading it and its contact regression if missing."
     folder = Path(torch.hub.get_dir())/'checkpoints'
@@ -99,9 +109,11 @@ def hub_checkpoint(name: str) -> Path:
         logger.info('downloading %s to %s', url, folder)
         try: torch.hub.download_url_to_file(url, str(folder/fname), progress=True)
         except (urllib.error.URLError, OSError) as e:
-            raise RuntimeError(f'could not download {name} from {url} ({e}). Without internet, copy {name}.pt '
-                               f'(and {name}-contact-regression.pt) to this machine and pass its path with '
-                               f'--model_path (model_path=...), or place it in {folder}') from e
+            raise ModelUnavailableError(
+                f'{fname} is not in torch.hub\'s cache ({folder}) and could not be downloaded from {url} ({e}). On a machine '
+                f'with internet, download {FAIR_ESM_URL}/models/{name}.pt (and {FAIR_ESM_URL}/regression/{name}-contact-regression.pt), '
+                f'copy it here and pass its path with --model_path (model_path=...), or put it in {folder}; '
+                f'a Hugging Face copy in the HF cache works too: --model facebook/{name}') from e
     return folder/f'{name}.pt'
 
 # %% ../nbs/02_embed.ipynb #46c343fe
@@ -112,16 +124,24 @@ def file_sha256(path: str | Path, chunk: int = 1 << 24) -> str:
         while block := f.read(chunk): h.update(block)
     return h.hexdigest()
 
+def files_sha256(paths: list[Path]) -> str:
+    "Hex SHA-256 of one file, or of the concatenated hashes of several (in the given order)."
+    hashes = [file_sha256(p) for p in paths]
+    return hashes[0] if len(hashes) == 1 else hashlib.sha256(''.join(hashes).encode()).hexdigest()
+
 # %% ../nbs/02_embed.ipynb #6c731c60
 @dataclass
 class Esm2Model:
     "A loaded ESM2 with everything needed to embed and to name the result."
     module: esm.ESM2  # fair-esm module in eval mode on `device`
-    name: str  # fair-esm name or checkpoint file stem
-    sha256: str  # content hash of the checkpoint file
+    name: str  # fair-esm name, Hugging Face model name, or checkpoint file stem
+    sha256: str  # content hash of the weight file(s)
     layer: int  # representation layer (num_layers = final)
     device: torch.device
-    dtype: torch.dtype  # compute dtype: float32 on CPU, float16 on CUDA by default
+    dtype: torch.dtype  # compute dtype (see `resolve_dtype`)
+    source: str | None = None  # where the weights came from; default `<name>@sha256:<hex12>`
+    def __post_init__(self):
+        if self.source is None: self.source = f'{self.name}@sha256:{self.sha256[:12]}'
     @property
     def num_layers(self) -> int: return self.module.num_layers
     @property
@@ -130,7 +150,7 @@ class Esm2Model:
     def alphabet(self) -> esm.data.Alphabet: return self.module.alphabet
     def __repr__(self):
         return (f'Esm2Model({self.name}, layer {self.layer}/{self.num_layers}, dim {self.embed_dim}, '
-                f'{self.device}, {str(self.dtype).replace("torch.", "")})')
+                f'{self.device}, {str(self.dtype).replace("torch.", "")}, {self.source})')
 
 # %% ../nbs/02_embed.ipynb #d482bba8
 def build_esm2(path: Path) -> esm.ESM2:
@@ -148,32 +168,236 @@ def build_esm2(path: Path) -> esm.ESM2:
         module, _ = esm.pretrained.load_model_and_alphabet_core('esm2', data, regression)
     return module.eval()
 
+# %% ../nbs/02_embed.ipynb #h1e00001
+HF_ESM2_CONFIG = {'position_embedding_type': 'rotary', 'emb_layer_norm_before': False, 'is_folding_model': False,
+                  'hidden_act': 'gelu', 'vocab_size': 33, 'rope_theta': 10000.0, 'pad_token_id': 1, 'mask_token_id': 32}
+HF_ESM2_DEFAULTS = {'emb_layer_norm_before': False, 'is_folding_model': False, 'hidden_act': 'gelu', 'rope_theta': 10000.0}
+
+def hf_esm2_config(folder: Path) -> dict:
+    "The `config.json` of a Hugging Face folder, checked to describe an ESM2 that fair-esm's `ESM2` computes exactly."
+    path = Path(folder)/'config.json'
+    try: cfg = json.loads(path.read_text())
+    except (OSError, ValueError) as e: raise CheckpointError(f'{path} is not a readable JSON config ({e})') from e
+    kind, arch = cfg.get('model_type'), ', '.join(cfg.get('architectures') or []) or 'no architecture named'
+    if kind != 'esm':
+        raise CheckpointError(f'{folder} holds a Hugging Face {kind or "untyped"} model ({arch}), not ESM2: '
+                              f'esmdiff embeds with ESM2 (facebook/esm2_*); pass an ESM2 folder or model ID')
+    missing = [k for k in ('num_hidden_layers', 'hidden_size', 'num_attention_heads') if not isinstance(cfg.get(k), int)]
+    if missing: raise CheckpointError(f'{path} lacks {", ".join(missing)}: not a complete ESM2 config')
+    expected = HF_ESM2_CONFIG | {'intermediate_size': 4 * cfg['hidden_size']}
+    def value(k): return HF_ESM2_DEFAULTS.get(k) if cfg.get(k) is None else cfg[k]
+    wrong = [f'{k}={value(k)!r} (ESM2: {v!r})' for k, v in expected.items() if value(k) is not None and value(k) != v]
+    if wrong:
+        raise CheckpointError(f'{folder} holds an ESM model ({arch}) that is not an ESM2: {"; ".join(wrong)}. ESM-1b and '
+                              f'ESM-1v have learned positions and a layer norm before the layers, ESMFold is a folding model; '
+                              f'esmdiff embeds with ESM2 (facebook/esm2_*)')
+    return cfg
+
+# %% ../nbs/02_embed.ipynb #h1e00003
+def check_hf_vocab(folder: Path, alphabet: esm.data.Alphabet):
+    "Raise `CheckpointError` unless the folder's `vocab.txt` lists fair-esm's ESM2 tokens in fair-esm's order."
+    path = Path(folder)/'vocab.txt'
+    if not path.is_file():
+        logger.warning('%s has no vocab.txt: assuming the 33-token ESM2 vocabulary of fair-esm', folder); return
+    tokens = [t.strip() for t in path.read_text().splitlines() if t.strip()]
+    if tokens == alphabet.all_toks: return
+    at = next((i for i, (a, b) in enumerate(zip(tokens, alphabet.all_toks)) if a != b), min(len(tokens), len(alphabet.all_toks)))
+    got = tokens[at] if at < len(tokens) else 'the end of the file'
+    want = alphabet.all_toks[at] if at < len(alphabet.all_toks) else 'the end'
+    raise CheckpointError(f'{path} is not the ESM2 vocabulary ({len(tokens)} tokens; line {at + 1} holds {got!r} where ESM2 has '
+                          f'{want!r}): its token IDs would read proteins with the wrong letters')
+
+# %% ../nbs/02_embed.ipynb #h1e00005
+HF_LAYER_NAMES = {'attention.self.query': 'self_attn.q_proj', 'attention.self.key': 'self_attn.k_proj',
+                  'attention.self.value': 'self_attn.v_proj', 'attention.output.dense': 'self_attn.out_proj',
+                  'attention.LayerNorm': 'self_attn_layer_norm', 'intermediate.dense': 'fc1', 'output.dense': 'fc2',
+                  'LayerNorm': 'final_layer_norm'}
+HF_TOP_NAMES = {'embeddings.word_embeddings.weight': 'embed_tokens.weight', 'lm_head.bias': 'lm_head.bias',
+                **{f'{hf}.{p}': f'{own}.{p}' for hf, own in [('encoder.emb_layer_norm_after', 'emb_layer_norm_after'),
+                   ('contact_head.regression', 'contact_head.regression'), ('lm_head.dense', 'lm_head.dense'),
+                   ('lm_head.layer_norm', 'lm_head.layer_norm')] for p in ('weight', 'bias')}}
+HF_UNUSED = re.compile(r'(.*\.)?(rotary_embeddings\.inv_freq|position_ids)|pooler\..*|lm_head\.decoder\.(weight|bias)')
+
+def hf_to_fair_esm(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+    "fair-esm `ESM2` names for a Hugging Face ESM2 state dict, and the names it does not know."
+    out, unknown = {}, []
+    for key, value in state.items():
+        k = re.sub(r'LayerNorm\.gamma$', 'LayerNorm.weight', re.sub(r'LayerNorm\.beta$', 'LayerNorm.bias', key.removeprefix('esm.')))
+        if HF_UNUSED.fullmatch(k): continue
+        m = re.fullmatch(r'encoder\.layer\.(\d+)\.(.+)\.(weight|bias)', k)
+        if m and m[2] in HF_LAYER_NAMES: out[f'layers.{m[1]}.{HF_LAYER_NAMES[m[2]]}.{m[3]}'] = value
+        elif k in HF_TOP_NAMES: out[HF_TOP_NAMES[k]] = value
+        else: unknown.append(key)
+    return out, unknown
+
+# %% ../nbs/02_embed.ipynb #h1e00007
+def hf_weight_files(folder: Path) -> list[Path]:
+    "The weight files of a Hugging Face folder: its safetensors files, else its `pytorch_model*.bin` files."
+    folder = Path(folder)
+    return sorted(folder.glob('*.safetensors')) or sorted(folder.glob('pytorch_model*.bin'))
+
+def read_hf_weights(folder: Path) -> tuple[dict[str, torch.Tensor], list[Path]]:
+    "The state dict of a Hugging Face folder (safetensors read without unpickling; `.bin` through the `weights_only` guard) and its files."
+    files = hf_weight_files(folder)
+    if not files: raise CheckpointError(f'{folder} has a config.json but no weights (model.safetensors or pytorch_model.bin)')
+    safetensors = files[0].suffix == '.safetensors'
+    index = Path(folder)/('model.safetensors.index.json' if safetensors else 'pytorch_model.bin.index.json')
+    if index.is_file():
+        lacking = sorted(set(json.loads(index.read_text()).get('weight_map', {}).values()) - {f.name for f in files})
+        if lacking: raise CheckpointError(f'{folder} lacks {", ".join(lacking)}, listed in {index.name}: copy the whole folder')
+    if safetensors:
+        try: from safetensors.torch import load_file as read
+        except ImportError: raise ImportError(f'reading {files[0].name} needs safetensors: pip install esmdiff[hf]') from None
+    else: read = load_checkpoint_dict
+    state = {}
+    for f in files:
+        try: state |= read(f)
+        except CheckpointError: raise
+        except Exception as e:  # safetensors' and torch's errors for a damaged file differ by version
+            raise CheckpointError(f'{f} is not a readable weights file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""})') from e
+    return state, files
+
+# %% ../nbs/02_embed.ipynb #h1e00009
+def build_esm2_hf(folder: Path) -> tuple[esm.ESM2, list[Path]]:
+    "A fair-esm ESM2 with the weights of a Hugging Face ESM2 folder, and the weight files it read."
+    cfg = hf_esm2_config(folder)
+    module = esm.ESM2(num_layers=cfg['num_hidden_layers'], embed_dim=cfg['hidden_size'],
+                      attention_heads=cfg['num_attention_heads'], token_dropout=cfg.get('token_dropout', True))
+    check_hf_vocab(folder, module.alphabet)
+    state, files = read_hf_weights(folder)
+    weights, unknown = hf_to_fair_esm(state)
+    if unknown: raise CheckpointError(f'{folder} holds weights an ESM2 does not have ({", ".join(unknown[:3])}{", ..." if len(unknown) > 3 else ""})')
+    own = module.state_dict()
+    lacking = [k for k in own if k not in weights and not k.startswith(('lm_head.', 'contact_head.')) and not k.endswith('inv_freq')]
+    if lacking: raise CheckpointError(f'{folder} lacks {len(lacking)} encoder weights ({", ".join(lacking[:3])}, ...): an incomplete checkpoint')
+    misshapen = [f'{k} {tuple(v.shape)} (config: {tuple(own[k].shape)})' for k, v in weights.items() if v.shape != own[k].shape]
+    if misshapen: raise CheckpointError(f'{folder}: weights disagree with its config.json: {", ".join(misshapen[:3])}')
+    module.load_state_dict(weights, strict=False)
+    if not any(k.startswith('lm_head.dense') for k in weights): logger.info('%s has no LM head (an EsmModel): embeddings do not use it', folder)
+    for m in module.modules():
+        if isinstance(m, torch.nn.LayerNorm): m.eps = cfg.get('layer_norm_eps', 1e-5)
+    return module.eval(), files
+
+# %% ../nbs/02_embed.ipynb #h1e00011
+HF_CONFIG_FILES = ['config.json', 'vocab.txt']
+HF_WEIGHT_PATTERNS = (['*.safetensors', 'model.safetensors.index.json'], ['pytorch_model*.bin', 'pytorch_model.bin.index.json'])
+
+def hf_cache_dir() -> Path:
+    "The Hugging Face hub cache of this environment: `HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`."
+    env = os.environ
+    if env.get('HF_HUB_CACHE') or env.get('HUGGINGFACE_HUB_CACHE'): return Path(env.get('HF_HUB_CACHE') or env['HUGGINGFACE_HUB_CACHE']).expanduser()
+    home = env.get('HF_HOME') or os.path.join(env.get('XDG_CACHE_HOME') or '~/.cache', 'huggingface')
+    return Path(home).expanduser()/'hub'
+
+def hf_offline() -> bool:
+    "Whether `HF_HUB_OFFLINE` forbids talking to the Hub."
+    return os.environ.get('HF_HUB_OFFLINE', '').strip().upper() in ('1', 'ON', 'YES', 'TRUE')
+
+def hf_cache_origin(folder: Path) -> tuple[str, str] | None:
+    "(model ID, commit) of a snapshot folder inside a Hugging Face cache; None for any other folder."
+    snap = Path(folder).resolve()
+    if snap.parent.name == 'snapshots' and snap.parent.parent.name.startswith('models--'):
+        return snap.parent.parent.name[len('models--'):].replace('--', '/'), snap.name
+    return None
+
+# %% ../nbs/02_embed.ipynb #h1e00013
+def hf_unavailable(repo_id: str, cache: Path, offline: bool, error: Exception) -> ModelUnavailableError:
+    "The one-line error for a model ID neither in the cache nor downloadable."
+    where = cache/f'models--{repo_id.replace("/", "--")}'
+    why = 'HF_HUB_OFFLINE=1 forbids downloading it' if offline else \
+          f'could not be downloaded ({type(error).__name__}: {(str(error).splitlines() or [""])[0][:200]})'
+    return ModelUnavailableError(
+        f'{repo_id} is not in the Hugging Face cache (looked in {where}) and {why}. On a machine with internet run '
+        f'`hf download {repo_id} --include config.json vocab.txt "*.safetensors"` (older huggingface_hub: '
+        f'`huggingface-cli download` with the same arguments), then copy its folder {where.name} from that machine\'s '
+        f'cache into {cache} here (or set HF_HOME to a copy of the cache), or pass the downloaded folder with --model_path')
+
+def hf_snapshot(repo_id: str) -> Path:
+    "The local snapshot folder of a Hub ESM2: from the Hugging Face cache offline, else downloaded (or refreshed) into it."
+    try: from huggingface_hub import snapshot_download
+    except ImportError: raise ImportError(f'loading {repo_id} from the Hugging Face Hub needs huggingface_hub: pip install esmdiff[hf]') from None
+    cache, offline = hf_cache_dir(), hf_offline()
+    def fetch(patterns): return Path(snapshot_download(repo_id, cache_dir=cache, allow_patterns=patterns, local_files_only=offline))
+    try:
+        folder = fetch(HF_CONFIG_FILES)
+        hf_esm2_config(folder)  # another architecture is refused before its weights are downloaded
+        for patterns in HF_WEIGHT_PATTERNS:
+            if hf_weight_files(folder): break
+            folder = fetch(patterns)
+    except CheckpointError: raise
+    except Exception as e: raise hf_unavailable(repo_id, cache, offline, e) from e  # huggingface_hub's errors vary by version
+    return folder
+
+# %% ../nbs/02_embed.ipynb #h1e00015
+DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
+FLOAT16_MAX_PARAMS = 10**9  # 'auto' on CUDA: float16 up to this many parameters (650M), bfloat16 above (3B, 15B)
+
+def resolve_dtype(dtype: str | torch.dtype | None, device: str | torch.device, n_params: int) -> torch.dtype:
+    "The compute dtype for `dtype` ('auto', None, a name in `DTYPES` or a torch dtype) on `device` for a model of `n_params`."
+    device = torch.device(device)
+    if dtype is None or dtype == 'auto':
+        if device.type != 'cuda': return torch.float32
+        return torch.float16 if n_params <= FLOAT16_MAX_PARAMS else torch.bfloat16
+    resolved = DTYPES.get(dtype) if isinstance(dtype, str) else dtype if dtype in DTYPES.values() else None
+    if resolved is None: raise ValueError(f'dtype {dtype!r} is not one of auto, {", ".join(DTYPES)}')
+    if resolved == torch.float16 and device.type == 'cpu':
+        raise ValueError('--dtype float16 is refused on CPU: CPUs have no float16 arithmetic, so PyTorch runs it slower than '
+                         'float32 and no more precisely than bfloat16; use --dtype bfloat16 or float32 (auto: float32)')
+    return resolved
+
+# %% ../nbs/02_embed.ipynb #h1e00019
+def locate_esm2(model: str | None, model_path: str | Path | None) -> tuple[Path, tuple[str, str] | None]:
+    "The local fair-esm checkpoint file or Hugging Face folder to load, and the (model ID, commit) of a Hub model."
+    if model_path is not None:
+        path = Path(model_path)
+        if not path.exists(): raise FileNotFoundError(f'--model_path {path} does not exist')
+        if path.is_file() and path.suffix in ('.safetensors', '.bin', '.json') and (path.parent/'config.json').is_file(): path = path.parent
+        if path.is_dir() and not (path/'config.json').is_file():
+            pts = sorted(p.name for p in path.glob('*.pt') if not p.stem.endswith('-contact-regression'))
+            raise CheckpointError(f'--model_path {path} is a folder but not a Hugging Face ESM2 folder (no config.json); pass a '
+                                  f'fair-esm checkpoint file (.pt) or a folder with config.json, vocab.txt and model.safetensors'
+                                  + (f' (this folder holds {", ".join(pts[:3])}: pass that file)' if pts else ''))
+        return path, hf_cache_origin(path) if path.is_dir() else None
+    model = model or '650M'
+    if '/' in model:
+        if Path(model).exists(): raise ValueError(f'{model} is a local path, not a model ID or size: pass it as --model_path')
+        folder = hf_snapshot(model)
+        return folder, (model, folder.name)
+    return hub_checkpoint(esm2_spec(model).name), None
+
 # %% ../nbs/02_embed.ipynb #a5f546cd
 def load_esm2(
-    model: str | None = None,  # size ('8M' ... '15B') or fair-esm name; default '650M'
-    model_path: str | Path | None = None,  # local fair-esm checkpoint file (for machines without internet)
+    model: str | None = None,  # size ('8M' ... '15B'), fair-esm name, or Hugging Face ID ('facebook/esm2_t33_650M_UR50D'); default '650M'
+    model_path: str | Path | None = None,  # local fair-esm checkpoint file or Hugging Face ESM2 folder
     device: str | torch.device | None = None,  # default: 'cuda' when available, else 'cpu'
-    dtype: torch.dtype | None = None,  # compute dtype; default float16 on CUDA, float32 on CPU
+    dtype: str | torch.dtype | None = 'auto',  # 'auto', 'float32', 'bfloat16', 'float16' or a torch dtype (see `resolve_dtype`)
     layer: int | None = None,  # representation layer; default: the final layer
 ) -> Esm2Model:
     "Load an ESM2 model safely, ready to embed."
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    dtype = dtype or (torch.float16 if device.type == 'cuda' else torch.float32)
-    if model_path is None: path = hub_checkpoint(esm2_spec(model or '650M').name)
+    resolve_dtype(dtype, device, 0)  # a bad choice fails before gigabytes are read
+    path, hub = locate_esm2(model, model_path)
+    if path.is_dir():
+        module, files = build_esm2_hf(path)
+        logger.info('hashing %s', ', '.join(f.name for f in files))
+        sha256 = files_sha256(files)
+        repo, revision = hub or (path.resolve().name, f'sha256:{sha256[:12]}')
+        name, source = repo.split('/')[-1], f'hf:{repo}@{revision}'
     else:
-        path = Path(model_path)
-        if not path.is_file(): raise FileNotFoundError(f'--model_path {path} does not exist')
-    module = build_esm2(path)
+        module = build_esm2(path)
+        logger.info('hashing %s', path)
+        sha256, name = file_sha256(path), path.stem
+        source = f'fair-esm:{name}@sha256:{sha256[:12]}'
     if model is not None and model_path is not None:
         spec = esm2_spec(model)
         if (spec.num_layers, spec.embed_dim) != (module.num_layers, module.embed_dim):
             raise ValueError(f'{path} holds a {module.num_layers}-layer, {module.embed_dim}-dim ESM2, not {spec.name} '
                              f'({spec.num_layers} layers, {spec.embed_dim} dims): fix --model_size or --model_path')
-    layer = resolve_layer(layer, module.num_layers, path.stem)
+    layer = resolve_layer(layer, module.num_layers, name)
+    dtype = resolve_dtype(dtype, device, sum(p.numel() for p in module.parameters()))
     for p in module.parameters(): p.data = p.data.to(device, dtype)
     module.to(device)  # buffers (rotary inv_freq) keep float32
-    logger.info('hashing %s', path)
-    return Esm2Model(module, path.stem, file_sha256(path), layer, device, dtype)
+    return Esm2Model(module, name, sha256, layer, device, dtype, source)
 
 # %% ../nbs/02_embed.ipynb #c1d23c6d
 ESM2_LETTERS = frozenset('LAGVSERTIDPKQNFYMHWCXBUZO')
@@ -225,17 +449,23 @@ def plan_units(lengths: list[int], long_policy: str = 'window') -> list[Unit]:
     return units
 
 # %% ../nbs/02_embed.ipynb #35134ed8
-def plan_batches(units: list[Unit], toks_per_batch: int = 4096, batch_size: int | None = None) -> list[list[int]]:
-    "Indices of `units` per batch: longest first, padded tokens within `toks_per_batch`, at most `batch_size` rows."
+def plan_batches(
+    units: list[Unit],
+    toks_per_batch: int = 4096,  # tokens per forward pass: padded (`packed=False`) or real (`packed=True`)
+    batch_size: int | None = None,  # most rows per forward pass
+    packed: bool = False,  # budget real tokens (the packed forward) instead of the padded rectangle
+) -> list[list[int]]:
+    "Indices of `units` per batch: longest first, tokens within `toks_per_batch`, at most `batch_size` rows."
     if toks_per_batch < 3: raise ValueError(f'toks_per_batch={toks_per_batch} cannot hold a single residue')
     if batch_size is not None and batch_size < 1: raise ValueError(f'batch_size={batch_size} must be at least 1')
     order = sorted(range(len(units)), key=lambda i: (-(units[i].end - units[i].start), units[i].seq, units[i].start))
-    batches, current, longest = [], [], 0
+    batches, current, longest, total = [], [], 0, 0
     for i in order:
         n = units[i].end - units[i].start + 2
-        full = (len(current) + 1) * max(longest, n) > toks_per_batch or (batch_size and len(current) == batch_size)
-        if current and full: batches.append(current); current, longest = [], 0
-        current.append(i); longest = max(longest, n)
+        cost = total + n if packed else (len(current) + 1) * max(longest, n)
+        full = cost > toks_per_batch or (batch_size and len(current) == batch_size)
+        if current and full: batches.append(current); current, longest, total = [], 0, 0
+        current.append(i); longest, total = max(longest, n), total + n
     if current: batches.append(current)
     return batches
 
@@ -282,7 +512,90 @@ def fair_esm_hidden(module: esm.ESM2, tokens: torch.Tensor, layer: int) -> torch
     "Hidden states [B, T, D] of `layer` from fair-esm's own forward (the reference)."
     return module(tokens, repr_layers=[layer])['representations'][layer]
 
-BACKENDS = {'sdpa': sdpa_hidden, 'fair-esm': fair_esm_hidden}
+PADDED_FORWARDS = {'sdpa': sdpa_hidden, 'fair-esm': fair_esm_hidden}
+
+# %% ../nbs/02_embed.ipynb #cfd3c4b9
+def _flash_varlen():
+    "flash-attn's `flash_attn_varlen_func`, or None when the package is not installed."
+    try: from flash_attn import flash_attn_varlen_func
+    except ImportError: return None
+    return flash_attn_varlen_func
+
+def _attend_flash(q, k, v, offsets, bounds, max_len):
+    "Per-row attention with flash-attn's variable-length kernel."
+    flash = _flash_varlen()
+    if flash is None: raise ImportError("attention kernel 'flash' needs flash-attn: pip install esmdiff[flash]")
+    cu = offsets.to(torch.int32)
+    return flash(q.contiguous(), k.contiguous(), v.contiguous(), cu, cu, max_len, max_len, dropout_p=0.0, causal=False)
+
+def _attend_nested(q, k, v, offsets, bounds, max_len):
+    "Per-row attention with SDPA on nested jagged tensors [rows, heads, jagged, head_dim]."
+    nt = [torch.nested.nested_tensor_from_jagged(t.contiguous(), offsets, max_seqlen=max_len).transpose(1, 2) for t in (q, k, v)]
+    return F.scaled_dot_product_attention(*nt).transpose(1, 2).values()
+
+def _attend_loop(q, k, v, offsets, bounds, max_len):
+    "Per-row attention, one fused SDPA call per row."
+    return torch.cat([F.scaled_dot_product_attention(*(t[None, a:e].transpose(1, 2) for t in (q, k, v)))[0].transpose(0, 1)
+                      for a, e in zip(bounds, bounds[1:])])
+
+ATTENTION_KERNELS = {'flash': _attend_flash, 'nested': _attend_nested, 'loop': _attend_loop}
+_FAILED_KERNELS: set[str] = set()  # kernels that raised once in this process; not tried again
+
+# %% ../nbs/02_embed.ipynb #4ab5a3fd
+def attention_kernels(device: torch.device, dtype: torch.dtype) -> list[str]:
+    "Packed-attention kernels to try, in order, on `device` for q/k/v of `dtype`."
+    if device.type != 'cuda': return ['loop']
+    half = dtype in (torch.float16, torch.bfloat16)
+    return (['flash'] if half and _flash_varlen() is not None else []) + ['nested', 'loop']
+
+def varlen_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor, bounds: list[int],
+                     max_len: int, kernels: list[str] | None = None) -> torch.Tensor:
+    "Attention [N, heads, head_dim] of each packed row to itself; rows start at `offsets` (`bounds`: the same, as ints)."
+    kernels = kernels or attention_kernels(q.device, q.dtype)
+    for name in kernels:
+        if name in _FAILED_KERNELS and name != kernels[-1]: continue
+        try: return ATTENTION_KERNELS[name](q, k, v, offsets, bounds, max_len)
+        except torch.OutOfMemoryError: raise
+        except (RuntimeError, NotImplementedError, ImportError) as e:
+            if name == kernels[-1]: raise
+            _FAILED_KERNELS.add(name)
+            logger.warning('attention kernel %r is not usable here (%s); using %r', name, str(e).splitlines()[0][:200],
+                           next(n for n in kernels[kernels.index(name) + 1:] if n not in _FAILED_KERNELS or n == kernels[-1]))
+
+# %% ../nbs/02_embed.ipynb #e894e419
+def packed_hidden(module: esm.ESM2, tokens: torch.Tensor, lengths: list[int], layer: int,
+                  kernels: list[str] | None = None) -> torch.Tensor:
+    "Hidden states [N, D] after `layer` of rows packed in `tokens` [N] (each BOS..EOS, `lengths` tokens), attention within rows."
+    N, device = tokens.shape[0], tokens.device
+    bounds = [0]
+    for n in lengths: bounds.append(bounds[-1] + n)
+    sizes = torch.tensor(lengths)
+    row = torch.repeat_interleave(torch.arange(len(lengths)), sizes)
+    pos = (torch.arange(N) - torch.tensor(bounds[:-1])[row]).to(device)
+    offsets, row, max_len = torch.tensor(bounds).to(device), row.to(device), max(lengths)
+    x = module.embed_scale * module.embed_tokens(tokens)
+    if module.token_dropout:
+        masked = tokens.eq(module.mask_idx)
+        x = x.masked_fill(masked.unsqueeze(-1), 0.0)
+        observed = torch.zeros(len(lengths), device=device).index_add_(0, row, masked.float()) / sizes.to(device)
+        x = x * ((1 - 0.15 * 0.8) / (1 - observed))[row, None].to(x.dtype)
+    D = x.shape[-1]
+    tables = {}  # per-token rotary tables by inv_freq buffer
+    for block in module.layers[:layer]:
+        attn = block.self_attn
+        H = attn.num_heads
+        h = block.self_attn_layer_norm(x)
+        q, k, v = (proj(h).view(N, H, D // H) for proj in (attn.q_proj, attn.k_proj, attn.v_proj))
+        key = attn.rot_emb.inv_freq.data_ptr()
+        if key not in tables:
+            cos, sin = rotary_tables(attn.rot_emb.inv_freq, max_len)
+            tables[key] = cos[pos].unsqueeze(1).to(q.dtype), sin[pos].unsqueeze(1).to(q.dtype)
+        cos, sin = tables[key]
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        out = varlen_attention(q, k, v, offsets, bounds, max_len, kernels)
+        x = x + attn.out_proj(out.reshape(N, D))
+        x = x + block.fc2(F.gelu(block.fc1(block.final_layer_norm(x))))
+    return module.emb_layer_norm_after(x) if layer == module.num_layers else x
 
 # %% ../nbs/02_embed.ipynb #855263cc
 def encode_units(alphabet: esm.data.Alphabet, seqs: list[str], units: list[Unit]) -> torch.Tensor:
@@ -295,20 +608,52 @@ def encode_units(alphabet: esm.data.Alphabet, seqs: list[str], units: list[Unit]
         tokens[r, u.end - u.start + 1] = alphabet.eos_idx
     return tokens
 
+# %% ../nbs/02_embed.ipynb #f495b747
+def encode_packed(alphabet: esm.data.Alphabet, seqs: list[str], units: list[Unit]) -> tuple[torch.Tensor, list[int]]:
+    "Tokens [sum(length + 2)] of the units laid end to end (each BOS, residues, EOS) and each unit's token count."
+    lengths = [u.end - u.start + 2 for u in units]
+    tokens = torch.cat([torch.tensor([alphabet.cls_idx, *(alphabet.get_idx(c) for c in seqs[u.seq][u.start:u.end]), alphabet.eos_idx])
+                        for u in units])
+    return tokens, lengths
+
 # %% ../nbs/02_embed.ipynb #d7979d44
 def compute_context(model: Esm2Model):
     "Autocast to the model's dtype when it is not float32, else nothing."
     if model.dtype == torch.float32: return contextlib.nullcontext()
     return torch.autocast(model.device.type, dtype=model.dtype)
 
-def embed_units(model: Esm2Model, seqs: list[str], units: list[Unit], backend: str = 'sdpa') -> torch.Tensor:
+BACKENDS = ('packed', *PADDED_FORWARDS)
+
+def embed_units(model: Esm2Model, seqs: list[str], units: list[Unit], backend: str = 'packed') -> torch.Tensor:
     "Float32 sums [len(units), dim] of the representation layer over each unit's kept residues."
     if backend not in BACKENDS: raise ValueError(f'backend {backend!r} is not one of {list(BACKENDS)}')
-    tokens = encode_units(model.alphabet, seqs, units).to(model.device)
     with torch.inference_mode(), compute_context(model):
-        hidden = BACKENDS[backend](model.module, tokens, model.layer)
-    sums = torch.stack([hidden[r, 1 + u.keep_start - u.start:1 + u.keep_end - u.start].float().sum(0) for r, u in enumerate(units)])
+        if backend == 'packed':
+            tokens, lengths = encode_packed(model.alphabet, seqs, units)
+            hidden = packed_hidden(model.module, tokens.to(model.device), lengths, model.layer)
+            starts = [0]
+            for n in lengths[:-1]: starts.append(starts[-1] + n)
+        else:
+            tokens = encode_units(model.alphabet, seqs, units).to(model.device)
+            hidden = PADDED_FORWARDS[backend](model.module, tokens, model.layer).flatten(0, 1)
+            starts = [r * tokens.shape[1] for r in range(len(units))]
+        sums = torch.stack([hidden[s + 1 + u.keep_start - u.start:s + 1 + u.keep_end - u.start].float().sum(0) for s, u in zip(starts, units)])
     return sums.cpu()
+
+# %% ../nbs/02_embed.ipynb #26570ba0
+def default_backend(device: torch.device) -> str:
+    "The fastest correct forward for `device` ('packed' on CPU and CUDA alike)."
+    return 'packed'
+
+def check_backend(backend: str | None, device: torch.device) -> str:
+    "`backend`, or the device's default for None; an unknown name is an error naming the choices."
+    if backend is None: return default_backend(device)
+    if backend not in BACKENDS: raise ValueError(f'backend {backend!r} is not one of {list(BACKENDS)} (None picks the fastest for the device)')
+    return backend
+
+# %% ../nbs/02_embed.ipynb #72dd8ff9
+from fastcore.basics import patch
+from .files import atomic_write
 
 # %% ../nbs/02_embed.ipynb #15bdc7f3
 def sequence_hash(seq: str) -> str:
@@ -319,7 +664,13 @@ def cache_key(model: Esm2Model, long_policy: str, backend: str) -> dict:
     "What determines a vector besides its sequence."
     return {'model': model.name, 'sha256': model.sha256, 'layer': model.layer, 'long_policy': long_policy,
             'max_residues': MAX_RESIDUES, 'window_overlap': WINDOW_OVERLAP,
-            'dtype': str(model.dtype).replace('torch.', ''), 'backend': backend}
+            'compute_dtype': str(model.dtype).replace('torch.', ''), 'backend': backend}
+
+def part_digest(hashes: list[str], vectors: torch.Tensor) -> str:
+    "SHA-256 over a part's sequence hashes and its float32 vector bytes: the checksum a reload verifies."
+    h = hashlib.sha256('\n'.join(hashes).encode())
+    h.update(vectors.float().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 # %% ../nbs/02_embed.ipynb #847fbd47
 class VectorCache:
@@ -331,30 +682,38 @@ class VectorCache:
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         self.dir = Path(root)/f'{key.get("model", "esm2")}-L{key.get("layer")}-{digest}'
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir/'key.json').write_text(json.dumps(key, indent=1, sort_keys=True))
+        with atomic_write(self.dir/'key.json', 'w', encoding='utf-8') as f: f.write(json.dumps(key, indent=1, sort_keys=True))
         self.reload()
-
-    def reload(self):
-        "Read every complete part file (parts that cannot be read are logged and ignored)."
-        for part in sorted(self.dir.glob('part-*.pt')):
-            try:
-                data = torch.load(part, map_location='cpu', weights_only=True)
-                self.vectors.update(zip(data['hashes'], data['vectors'].unbind(0)))
-            except Exception as e: logger.warning('ignoring unreadable cache part %s (%s: %s)', part, type(e).__name__, str(e).splitlines()[0][:120])
 
     def __contains__(self, h: str) -> bool: return h in self.vectors
     def __len__(self) -> int: return len(self.vectors)
 
-    def write(self, hashes: list[str], vectors: torch.Tensor):
-        "Add vectors [n, dim]; on disk as one part file, atomically."
+# %% ../nbs/02_embed.ipynb #db12abd6
+@patch
+def reload(self: VectorCache):
+    "Read every sound part file; unreadable or damaged parts are logged and skipped (their vectors get recomputed)."
+    for part in sorted(self.dir.glob('part-*.pt')):
+        try:
+            data = torch.load(part, map_location='cpu', weights_only=True)
+            hashes, vectors = data['hashes'], data['vectors']
+            if vectors.ndim != 2 or len(hashes) != len(vectors) or data.get('sha256') != part_digest(hashes, vectors):
+                raise ValueError('its content does not match its checksum')
+        except Exception as e:
+            logger.warning('ignoring damaged cache part %s (%s: %s); its sequences will be embedded again',
+                           part, type(e).__name__, (str(e).splitlines() or [''])[0][:120])
+            continue
         self.vectors.update(zip(hashes, vectors.unbind(0)))
-        if self.dir is None or not hashes: return
-        name = f'part-{hashlib.sha256("".join(hashes).encode()).hexdigest()[:24]}.pt'
-        tmp = self.dir/f'.{name}.{os.getpid()}.tmp'
-        with open(tmp, 'wb') as f:
-            torch.save({'hashes': list(hashes), 'vectors': vectors.float().contiguous()}, f)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, self.dir/name)
+
+# %% ../nbs/02_embed.ipynb #e1d4ce38
+@patch
+def write(self: VectorCache, hashes: list[str], vectors: torch.Tensor):
+    "Add vectors [n, dim]; on disk as one checksummed part file, written atomically."
+    vectors = vectors.float().contiguous()
+    self.vectors.update(zip(hashes, vectors.unbind(0)))
+    if self.dir is None or not hashes: return
+    name = f'part-{hashlib.sha256("".join(hashes).encode()).hexdigest()[:24]}.pt'
+    with atomic_write(self.dir/name) as f:
+        torch.save({'hashes': list(hashes), 'vectors': vectors, 'sha256': part_digest(hashes, vectors)}, f)
 
 # %% ../nbs/02_embed.ipynb #e6a0b6ac
 def plan_chunks(units: list[Unit], batches: list[list[int]]) -> list[list[int]]:
@@ -382,17 +741,18 @@ def embed_to_cache(
     model: Esm2Model,
     seqs: list[str],  # distinct, normalised, non-empty sequences
     cache: VectorCache,
-    toks_per_batch: int = 4096,  # padded tokens per forward pass
+    toks_per_batch: int = 4096,  # tokens per forward pass (real tokens for 'packed', padded for the others)
     batch_size: int | None = None,  # most sequences (rows) per forward pass
     long_policy: str = 'window',  # 'window', 'truncate' or 'skip' for proteins over 1,022 residues
-    backend: str = 'sdpa',  # 'sdpa' (fast) or 'fair-esm' (reference)
+    backend: str | None = None,  # 'packed', 'sdpa' (padded, fused attention), 'fair-esm' (reference); None: the device's fastest
     progress: bool = True,  # tqdm bar in residues
     shard: tuple[int, int] | None = None,  # (rank, world_size): embed only this rank's share
 ) -> int:
     "Embed the sequences missing from `cache` (batch by batch, crash-safe); return how many were embedded."
+    backend = check_backend(backend, model.device)
     hashes = [sequence_hash(s) for s in seqs]
     units = plan_units([len(s) for s in seqs], long_policy)
-    batches = plan_batches(units, toks_per_batch, batch_size)
+    batches = plan_batches(units, toks_per_batch, batch_size, packed=backend == 'packed')
     chunks = plan_chunks(units, batches)
     if shard is not None:
         rank, world = shard
@@ -444,7 +804,7 @@ class EmbedResult:
     handling: list[str]  # per input: 'full', 'window', 'truncate', 'skipped' or 'empty'
     replaced: list[int]  # per input: characters replaced by X (see `normalise_sequence`)
     stats: EmbedStats
-    meta: dict = field(default_factory=dict)  # model, layer, pooling, long_policy, dtype, backend
+    meta: dict = field(default_factory=dict)  # model, layer, pooling, long_policy, compute_dtype, backend
 
     @property
     def ok(self) -> torch.Tensor:
@@ -455,16 +815,17 @@ class EmbedResult:
 def embed_sequences(
     model: Esm2Model,
     seqs: list[str],  # protein sequences, any letters, duplicates allowed
-    toks_per_batch: int = 4096,  # padded tokens per forward pass
+    toks_per_batch: int = 4096,  # tokens per forward pass (real tokens for 'packed', padded for the others)
     batch_size: int | None = None,  # most sequences per forward pass
     long_policy: str = 'window',  # 'window' (default), 'truncate' or 'skip' for proteins over 1,022 residues
     cache_dir: str | Path | None = None,  # on-disk vector cache: reruns embed only what is missing
-    backend: str = 'sdpa',  # 'sdpa' (fast) or 'fair-esm' (reference forward)
+    backend: str | None = None,  # 'packed', 'sdpa' (padded, fused attention), 'fair-esm' (reference); None: the device's fastest
     progress: bool = True,  # tqdm bar in residues with residues/s
     shard: tuple[int, int] | None = None,  # (rank, world_size): embed only this rank's share into the cache
 ) -> EmbedResult:
     "Mean final-layer ESM2 vector of every sequence (BOS, EOS and padding excluded), each distinct one embedded once."
     t0 = time.time()
+    backend = check_backend(backend, model.device)
     normalised = [normalise_sequence(s) for s in seqs]
     handling = [handling_of(len(s), long_policy) if s else 'empty' for s, _ in normalised]
     distinct = list(dict.fromkeys(s for (s, _), h in zip(normalised, handling) if h not in ('skipped', 'empty')))
@@ -478,7 +839,7 @@ def embed_sequences(
                        sum(h in ('skipped', 'empty') for h in handling), sum(map(len, new)), time.time() - t0)
     meta = {'model': model.name, 'model_sha256': model.sha256, 'layer': model.layer, 'num_layers': model.num_layers,
             'pooling': 'mean over residues (BOS/EOS/padding excluded)', 'long_policy': long_policy,
-            'max_residues': MAX_RESIDUES, 'window_overlap': WINDOW_OVERLAP, 'dtype': str(model.dtype).replace('torch.', ''),
+            'max_residues': MAX_RESIDUES, 'window_overlap': WINDOW_OVERLAP, 'compute_dtype': str(model.dtype).replace('torch.', ''),
             'backend': backend}
     logger.info('embedded %d of %d distinct sequences (%d from cache) in %.1f s', embedded, len(distinct), stats.cache_hits, stats.seconds)
     return EmbedResult(vectors, handling, [n for _, n in normalised], stats, meta)
