@@ -8,21 +8,21 @@ warm-up. Prints seconds and residues/s per budget.
 """
 import argparse, time
 import esm, torch
-from embed import CORPUS, read_pep, sample_isoforms
+from embed import corpus_records, random_model, sample_isoforms
 from esmdiff.embed import Esm2Model, embed_sequences
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--isoforms', type=int, default=40); p.add_argument('--budgets', default='2048,4096,8192,16384')
+    p.add_argument('--backend', default='packed', choices=['packed', 'sdpa'])
     a = p.parse_args()
     torch.set_num_threads(2); torch.manual_seed(0)
-    model = Esm2Model(esm.ESM2(num_layers=12, embed_dim=480, attention_heads=20).eval(), 'esm2-35M-random', 'random', 12,
-                      torch.device('cpu'), torch.float32)
-    seqs = sample_isoforms(read_pep(CORPUS), a.isoforms, 3000, 0)
+    model = random_model('35M')
+    seqs = sample_isoforms(corpus_records(), a.isoforms, 3000, 0)
     residues = sum(min(len(s), 1022) for s in seqs)
-    run = lambda toks: embed_sequences(model, seqs, toks_per_batch=toks, long_policy='truncate', progress=False)
+    run = lambda toks: embed_sequences(model, seqs, toks_per_batch=toks, long_policy='truncate', backend=a.backend, progress=False)
     run(4096)  # warm-up
-    print(f'{len(seqs)} isoforms, {residues} residues; ESM2-35M architecture, CPU, 2 threads')
+    print(f'{len(seqs)} isoforms, {residues} residues; ESM2-35M architecture, CPU, 2 threads, backend {a.backend}')
     print('| toks_per_batch | seconds | residues/s |\n|---:|---:|---:|')
     for toks in map(int, a.budgets.split(',')):
         best = min((lambda t0: (run(toks), time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(2))
