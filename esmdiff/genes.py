@@ -211,7 +211,7 @@ def _gene_list(values: list[tuple[int, str]], source: str, strict: bool = False,
     if invalid and strict: raise GeneListError(f"{len(invalid)} invalid lines in {source}:\n{_describe(invalid)}")
     if not entries: raise GeneListError(f"{source} holds no valid gene; {len(invalid)} invalid lines:\n{_describe(invalid, 10)}")
     if invalid: logger.warning("%s: skipped %d invalid lines (see GeneList.invalid):\n%s", source, len(invalid), _describe(invalid, 10))
-    if duplicates: logger.info("%s: %d duplicate lines (fetched once; each keeps its place in GeneList.lines)", source, len(duplicates))
+    if duplicates: logger.info("%s: %d duplicate lines (fetched once; each keeps its place in the output and shares the rows of its first line)", source, len(duplicates))
     genes = GeneList(entries, invalid, duplicates, source, **fields)
     if len(genes.species_counts) > 1: logger.warning("%s mixes species: %s", source, dict(genes.species_counts))
     return genes

@@ -136,7 +136,7 @@ def fetch_isoforms(genes: GeneList, *, fasta=None, gtf=None, server: str = ENSEM
                           cache_dir=cache_dir/'ensembl' if cache_dir else None, requests_per_second=requests_per_second,
                           rate_limit=rate_limit, parallel_workers=parallel_workers, progress=progress)
     except SourceError as e: raise UserError(str(e).splitlines()[0]) from e
-    except EnsemblError as e: raise UserError(f'Ensembl ({server}): {e}') from e
+    except EnsemblError as e: raise UserError(str(e) if server in str(e) else f'Ensembl ({server}): {e}') from e  # name the server once
 
 # %% ../nbs/07_pipeline.ipynb #46fa08d7
 def check_failures(fetched, allow_missing: bool):
