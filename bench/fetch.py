@@ -1,4 +1,4 @@
-"""Benchmark: fetch every protein of the corpus genes from a mock Ensembl with esmdiff and with the original design.
+"""Benchmark: fetch every protein of the corpus genes from a mock Ensembl with esmdiff and with the predecessor script this project grew from.
 
 Both run against `esmdiff.testing.MockEnsembl` with Ensembl's per-second limit (16 per clock second, 429 +
 Retry-After beyond) and a fixed latency per request, in the same process:
@@ -23,7 +23,7 @@ JSON = {'Content-Type': 'application/json', 'Accept': 'application/json'}
 
 
 def original_fetch(url: str, genes: list[str], threads: int) -> dict[str, dict[str, str]]:
-    "The original design: a GET per gene, then a GET per protein, on `threads` threads; sleeps Retry-After on 429."
+    "The predecessor script's way: a GET per gene, then a GET per protein, on `threads` threads; sleeps Retry-After on 429."
     def get(path, **params):
         while True:
             r = requests.get(f'{url}/{path}', params=params, headers=JSON, timeout=60)
@@ -51,7 +51,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--latency', type=float, default=0.1, help='seconds the mock adds to every answer')
     p.add_argument('--genes', type=int, default=None, help='only the first N corpus genes (default: all 840)')
-    p.add_argument('--threads', type=int, default=10, help='threads of the original design')
+    p.add_argument('--threads', type=int, default=10, help='threads of the predecessor script')
     args = p.parse_args()
     genes = sorted({r.gene_id for r in read_pep_fasta(corpus_fasta())})[:args.genes]
     print(f'{len(genes)} genes; mock Ensembl with {args.latency * 1000:.0f} ms latency and 16 requests per clock second')
