@@ -5,12 +5,14 @@
 # %% ../nbs/02_adata.ipynb #c3895a51
 from __future__ import annotations
 import importlib, logging
+from os import PathLike
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
 __all__ = ['logger', 'EXTRA_PACKAGES', 'ID_COLUMNS', 'SYMBOL_COLUMNS', 'HVG_FLAVORS', 'COUNTS_CHECKED', 'AnnDataError', 'require',
-           'id_column', 'gene_names', 'counts_layer', 'highly_variable', 'genes_from_anndata', 'read_h5ad_genes']
+           'is_anndata', 'is_h5ad', 'read_anndata', 'id_column', 'gene_names', 'counts_layer', 'highly_variable',
+           'genes_from_anndata', 'read_h5ad_genes']
 
 # %% ../nbs/02_adata.ipynb #19d417f4
 from .genes import GeneList, GeneListError, _classify, parse_gene_names
@@ -31,6 +33,24 @@ def require(module: str):
     try: return importlib.import_module(module)
     except ImportError: pass
     raise ImportError(f"esmdiff needs {EXTRA_PACKAGES.get(module, module)}: pip install esmdiff[anndata]")
+
+# %% ../nbs/02_adata.ipynb #3753d343
+def is_anndata(x) -> bool:
+    "Whether `x` is an AnnData (it has `obs`, `var` and `var_names`)."
+    return all(hasattr(x, a) for a in ('obs', 'var', 'var_names'))
+
+def is_h5ad(x) -> bool:
+    "Whether `x` is an AnnData or a path whose name ends in `.h5ad`."
+    return is_anndata(x) or (isinstance(x, (str, PathLike)) and str(x).endswith('.h5ad'))
+
+def read_anndata(x, backed: str | None = None):
+    "The AnnData `x`, or the one in the `.h5ad` file at path `x` (an `AnnDataError` naming the file when it cannot be read)."
+    if is_anndata(x): return x
+    anndata, path = require('anndata'), Path(x)
+    if not path.is_file(): raise AnnDataError(f"{path} {'is a directory' if path.is_dir() else 'does not exist'}; expected an .h5ad file")
+    try: return anndata.read_h5ad(path, backed=backed)
+    except (OSError, KeyError, ValueError) as e:
+        raise AnnDataError(f"{path.name} is not a readable .h5ad file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
 
 # %% ../nbs/02_adata.ipynb #8ba069d9
 ID_COLUMNS = ('gene_ids', 'gene_id', 'ensembl_id', 'ensembl_ids', 'ensembl_gene_id', 'gene_ensembl_id', 'ensembl', 'feature_id', 'id')
@@ -128,7 +148,7 @@ def highly_variable(adata, n_top_genes: int, flavor: str = 'seurat_v3', layer: s
 def genes_from_anndata(adata, gene_column: str | None = None, n_top_genes: int | None = None, hvg_flavor: str = 'seurat_v3',
                        layer: str | None = None, source: str | None = None) -> GeneList:
     "The genes of `adata` (ID column, else `var_names`), all or its `n_top_genes` highly variable ones, as a `GeneList`."
-    if not (hasattr(adata, 'var') and hasattr(adata, 'var_names')):
+    if not is_anndata(adata):
         raise TypeError(f'expected an AnnData, got {type(adata).__name__}')
     source = source or f'the AnnData ({adata.n_obs} cells x {adata.n_vars} genes)'
     if not adata.var_names.is_unique:
@@ -153,11 +173,7 @@ def genes_from_anndata(adata, gene_column: str | None = None, n_top_genes: int |
 def read_h5ad_genes(path: str | Path, gene_column: str | None = None, n_top_genes: int | None = None,
                     hvg_flavor: str = 'seurat_v3', layer: str | None = None) -> GeneList:
     "The genes of the `.h5ad` file at `path`, as `genes_from_anndata` reads them."
-    anndata, path = require('anndata'), Path(path)
-    if not path.is_file(): raise AnnDataError(f"{path} {'is a directory' if path.is_dir() else 'does not exist'}; expected an .h5ad file")
-    try: adata = anndata.read_h5ad(path, backed='r' if n_top_genes is None else None)
-    except (OSError, KeyError, ValueError) as e:
-        raise AnnDataError(f"{path.name} is not a readable .h5ad file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    adata, path = read_anndata(path, backed='r' if n_top_genes is None else None), Path(path)
     try: return genes_from_anndata(adata, gene_column, n_top_genes, hvg_flavor, layer, source=path.name)
     finally:
         if adata.isbacked: adata.file.close()
