@@ -2,13 +2,17 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
+# PyTorch's CPU wheels (about 200 MB) unless nvidia-smi sees a GPU: plain `pip install torch` pulls the CUDA build
+# and its nvidia-* packages (several GB) even on a machine without a GPU. Override with TORCH_INDEX= to use PyPI's.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?= $(shell nvidia-smi -L >/dev/null 2>&1 || echo --index-url $(TORCH_CPU_INDEX))
 
 .PHONY: demo test install clean
 
 $(VENV)/.installed: setup.py settings.ini
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==$(TORCH_VERSION)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==$(TORCH_VERSION) $(TORCH_INDEX)
 	$(PY) -m pip install -q -e .
 	touch $@
 

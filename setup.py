@@ -27,10 +27,14 @@ setuptools.setup(
     author=cfg['author'],
     author_email=cfg['author_email'],
     url=cfg['git_url'],
+    project_urls={'Documentation': cfg['doc_host'] + cfg['doc_baseurl'], 'Source': cfg['git_url']},
     keywords=cfg['keywords'].split(),
     classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
                  'Intended Audience :: ' + cfg['audience'].title(),
-                 'Natural Language :: ' + cfg['language'].title()]
+                 'Natural Language :: ' + cfg['language'].title(),
+                 'Operating System :: OS Independent',
+                 'Topic :: Scientific/Engineering :: Bio-Informatics',
+                 'Topic :: Scientific/Engineering :: Artificial Intelligence']
                 + ['Programming Language :: Python :: ' + v for v in py_versions[py_versions.index(min_python):]],
     packages=['esmdiff', 'esmdiff.data'],  # data/ holds files only; naming it as a package keeps setuptools quiet
     package_data={'esmdiff.data': ['*']},
