@@ -12,8 +12,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['logger', 'HF_ESM2_VOCAB', 'NON_CODING_GENES', 'RETIRED_GENES', 'SEQUENCE_TYPES', 'PER_SECOND_MESSAGE',
            'PER_HOUR_MESSAGE', 'fairseq_state_dict', 'make_tiny_esm2_checkpoint', 'make_tiny_hf_esm2', 'random_store',
-           'package_data', 'corpus_fasta', 'MockTranscript', 'MockGene', 'RetiredGene', 'mock_canonical', 'mock_genes',
-           'write_mock_gtf', 'Faults', 'LoggedRequest', 'MockEnsembl', 'serve_mock']
+           'MockTranscript', 'MockGene', 'RetiredGene', 'mock_canonical', 'mock_genes', 'write_mock_gtf', 'Faults',
+           'LoggedRequest', 'MockEnsembl', 'serve_mock']
 
 # %% ../nbs/05_testing.ipynb #h8l00cd0
 logger = logging.getLogger('esmdiff.testing')
@@ -125,13 +125,7 @@ from urllib.parse import parse_qs, urlsplit
 from .fetch import PepRecord, read_pep_fasta, symbol_choice_key
 
 # %% ../nbs/05_testing.ipynb #e7b9337c
-def package_data(name: str) -> Path:
-    "Path of a file shipped in `esmdiff/data/`."
-    return Path(str(importlib.resources.files('esmdiff')/'data'/name))
-
-def corpus_fasta() -> Path:
-    "The pep FASTA shipped with esmdiff: 2,662 real Ensembl protein records of 840 human genes."
-    return package_data('Homo_sapiens.GRCh38.pep.subset.fa.gz')
+from .files import corpus_fasta, package_data
 
 # %% ../nbs/05_testing.ipynb #933f76bc
 @dataclass(frozen=True)
