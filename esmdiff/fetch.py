@@ -9,15 +9,13 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
+from .genes import GeneEntry, GeneListError, parse_gene, parse_gene_list
 
 # %% auto #0
 __all__ = ['logger', 'STATUSES', 'DEFAULT_BIOTYPES', 'PRIMARY_REGIONS', 'CANONICAL_INFERRED_NOTE', 'MOVED_TO_ENSEMBL', 'Isoform',
            'GeneRecord', 'isoform_order', 'infer_canonical_transcript', 'keeps_biotype', 'gene_record', 'FetchSummary',
            'summarize', 'FetchResult', 'gene_entries', 'SourceError', 'split_version', 'PepRecord', 'parse_pep_header',
            'open_text', 'read_pep_fasta', 'GtfGene', 'read_gtf_genes', 'symbol_choice_key', 'PepTally', 'fetch_files']
-
-# %% ../nbs/04_fetch.ipynb #a5d72641
-from .genes import GeneEntry, GeneListError, parse_gene, parse_gene_list
 
 # %% ../nbs/04_fetch.ipynb #2060693e
 logger = logging.getLogger('esmdiff.fetch')
@@ -78,6 +76,7 @@ def keeps_biotype(transcript_biotype: str, biotypes: tuple[str, ...] | None) -> 
     "Whether a translation of this transcript biotype counts as an isoform (`biotypes=None`: every translation)."
     return biotypes is None or transcript_biotype in biotypes
 
+# %% ../nbs/04_fetch.ipynb #09223042
 def gene_record(entry, gene_id: str, version: int | None, symbol: str | None, biotype: str | None,
                 canonical_transcript: str | None, isoforms: list[Isoform], excluded_biotypes: Iterable[str] = (),
                 biotypes: tuple[str, ...] | None = DEFAULT_BIOTYPES) -> GeneRecord:
@@ -109,6 +108,7 @@ class FetchSummary:
         return (f'{sum(self.counts.values())} genes ({counts}); {self.isoforms} isoforms, {self.distinct_sequences} distinct sequences; '
                 f'{self.requests} requests, {self.cache_hits} cache hits, {self.retries} retries; {self.seconds:.1f} s')
 
+# %% ../nbs/04_fetch.ipynb #247f81f4
 def summarize(records: list[GeneRecord], requests: int = 0, cache_hits: int = 0, retries: int = 0, seconds: float = 0.0) -> FetchSummary:
     "The `FetchSummary` of `records` plus the client's counters."
     counts = Counter(r.status for r in records)
@@ -182,6 +182,7 @@ class PepRecord:
     strand: int
     seq: str = ''
 
+# %% ../nbs/04_fetch.ipynb #22057f37
 def parse_pep_header(header: str) -> PepRecord:
     "Parse one pep FASTA header line (with or without the leading `>`); the sequence is left empty. `ValueError` if it is not one."
     head, _, description = header.lstrip('>').rstrip('\n').partition(' description:')
@@ -201,6 +202,7 @@ def open_text(path: str | Path):
     with open(path, 'rb') as f: gz = f.read(2) == b'\x1f\x8b'
     return gzip.open(path, 'rt') if gz else open(path)
 
+# %% ../nbs/04_fetch.ipynb #bfd97922
 _PEP_EXAMPLE = "'>ENSP... pep chromosome:GRCh38:... gene:ENSG... transcript:ENST... gene_biotype:... transcript_biotype:...'"
 
 def read_pep_fasta(path: str | Path, keep: Callable[[PepRecord], bool] | None = None) -> Iterator[PepRecord]:
@@ -236,6 +238,7 @@ class GtfGene:
     seq_region: str
     canonical_transcript: str | None = None
 
+# %% ../nbs/04_fetch.ipynb #92ece038
 def read_gtf_genes(path: str | Path, keep: Callable[[str, str | None], bool]) -> dict[str, GtfGene]:
     "Stream an Ensembl GTF; for genes where `keep(gene_id, symbol)` holds, the gene facts and its `Ensembl_canonical` transcript."
     genes = {}
@@ -290,6 +293,7 @@ def _release_from_gtf(gtf) -> int | None:
     m = re.search(r'\.(\d+)\.gtf', Path(gtf).name) if gtf else None
     return int(m.group(1)) if m else None
 
+# %% ../nbs/04_fetch.ipynb #ff71af64
 def _no_record_message(fasta: str | Path) -> str:
     "Why a file with no FASTA record is not a pep FASTA, from its first line."
     with open_text(fasta) as f: first = next((line.strip() for line in f if line.strip()), '')
@@ -298,6 +302,7 @@ def _no_record_message(fasta: str | Path) -> str:
     return (f"{Path(fasta).name} holds no FASTA record (no line starts with '>'): {looks_like}; "
             "expected Ensembl's pep FASTA, e.g. Homo_sapiens.GRCh38.pep.all.fa.gz")
 
+# %% ../nbs/04_fetch.ipynb #1a1f4658
 def _none_found_message(entries: list[GeneEntry], fasta: str | Path, tally: PepTally) -> str:
     "Why none of `entries` is in the FASTA: species, IDs against symbols, release."
     id_species = {e.species or 'unknown-species' for e in entries if e.kind == 'ensembl'}
@@ -333,6 +338,7 @@ def _check_gtf(records: list[GeneRecord], annotated: dict[str, GtfGene], fasta: 
                       f"{annotated[r.gene_id].canonical_transcript}, the FASTA has {', '.join(i.transcript_id for i in r.isoforms[:3])}): "
                       "the GTF and the FASTA are of different releases; pass files of one release")
 
+# %% ../nbs/04_fetch.ipynb #465b69f2
 def _canonical_provenance(records: list[GeneRecord], source: str) -> tuple[str, str | None]:
     "`canonical_source` and `canonical_note` of a fetch whose flags came from `source` ('rest' or 'gtf'; None: no GTF)."
     if source is None: return 'inferred', CANONICAL_INFERRED_NOTE
