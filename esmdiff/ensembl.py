@@ -243,6 +243,7 @@ def release(self: EnsemblClient) -> int | str:
         self._release = data['releases'][0]
     return self._release
 
+# %% ../nbs/06_ensembl.ipynb #811c71e0
 @patch
 def cached(self: EnsemblClient, method: str, path: str, body: dict | None = None, empty_on_404=None):
     "Like `request`, answered from the cache when this (server, release, request) was answered before."
@@ -252,6 +253,13 @@ def cached(self: EnsemblClient, method: str, path: str, body: dict | None = None
     data = self.request(method, path, body, empty_on_404=empty_on_404)
     if self.cache: self.cache.put(data, *key)
     return data
+
+# %% ../nbs/06_ensembl.ipynb #5eba4135
+def _merge(parts: list) -> dict | list:
+    "The answers of several batches as one: dicts merged, lists concatenated."
+    if not parts: return {}
+    if isinstance(parts[0], dict): return {k: v for p in parts for k, v in p.items()}
+    return [x for p in parts for x in p]
 
 # %% ../nbs/06_ensembl.ipynb #2e3f4a5b
 @patch
@@ -274,12 +282,6 @@ def post_ids(self: EnsemblClient, path: str, ids: list[str], *, batch_size: int,
         for batch, result in zip(batches, pool.map(send, batches)): results.append(result); bar.update(len(batch))
     return _merge([r for r, _ in results if r is not None]), {k: v for _, f in results for k, v in f.items()}
 
-def _merge(parts: list) -> dict | list:
-    "The answers of several batches as one: dicts merged, lists concatenated."
-    if not parts: return {}
-    if isinstance(parts[0], dict): return {k: v for p in parts for k, v in p.items()}
-    return [x for p in parts for x in p]
-
 # %% ../nbs/06_ensembl.ipynb #0097bb0e
 POST_LIMITS = {'lookup/id': 1000, 'lookup/symbol': 1000, 'archive/id': 1000, 'sequence/id': 50}
 
@@ -287,6 +289,7 @@ def _translations(gene: dict) -> list[tuple[dict, dict]]:
     "(transcript, Translation) pairs of a gene from an expanded lookup."
     return [(t, t['Translation']) for t in gene.get('Transcript') or [] if t.get('Translation')]
 
+# %% ../nbs/06_ensembl.ipynb #be7594f7
 def _archive_record(entry, archived: dict | None) -> GeneRecord:
     "Record of an ID the lookup did not know, from its archive entry (None: unknown)."
     if archived is None or str(archived.get('is_current')) == '1':
@@ -295,6 +298,7 @@ def _archive_record(entry, archived: dict | None) -> GeneRecord:
     return GeneRecord(entry.query, 'retired', entry.query, split_version(archived.get('latest') or '')[1], entry.version,
                       replacement=best['stable_id'] if best else None, cause=f"not current since release {archived.get('release')}")
 
+# %% ../nbs/06_ensembl.ipynb #ab76c125
 def _rest_record(entry, gene: dict, sequences: dict, biotypes) -> GeneRecord:
     "Record of a gene from its expanded lookup and the sequence rows keyed by (query, protein ID)."
     pairs = _translations(gene)

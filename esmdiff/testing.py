@@ -477,22 +477,6 @@ class MockEnsembl:
     def __exit__(self, *exc): self.stop()
 
 # %% ../nbs/05_testing.ipynb #h8m01cd0
-@patch(as_prop=True)
-def log(self: MockEnsembl) -> list[LoggedRequest]:
-    "A copy of the request log, in arrival order."
-    with self._lock: return list(self._log)
-
-@patch
-def clear_log(self: MockEnsembl):
-    "Forget the requests logged so far."
-    with self._lock: self._log.clear()
-
-@patch
-def peak_rate(self: MockEnsembl, window: float = 1.0) -> int:
-    "The most requests that arrived within any `window` seconds."
-    times = sorted(r.time for r in self.log)
-    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
-
 @patch
 def _record(self: MockEnsembl, now, h, path, n_ids, status, fault):
     "Append the request to the log."
@@ -572,6 +556,25 @@ def _handle(self: MockEnsembl, h: BaseHTTPRequestHandler):
         for k, v in {'Content-Type': ctype, 'Content-Length': str(len(payload)), **headers}.items(): h.send_header(k, v)
         h.end_headers(); h.wfile.write(payload)
     except OSError: h.close_connection = True  # the client gave up (timeout)
+
+# %% ../nbs/05_testing.ipynb #54b46a8c
+@patch(as_prop=True)
+def log(self: MockEnsembl) -> list[LoggedRequest]:
+    "A copy of the request log, in arrival order."
+    with self._lock: return list(self._log)
+
+# %% ../nbs/05_testing.ipynb #6e7cc596
+@patch
+def clear_log(self: MockEnsembl):
+    "Forget the requests logged so far."
+    with self._lock: self._log.clear()
+
+# %% ../nbs/05_testing.ipynb #a5fc4588
+@patch
+def peak_rate(self: MockEnsembl, window: float = 1.0) -> int:
+    "The most requests that arrived within any `window` seconds."
+    times = sorted(r.time for r in self.log)
+    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
 
 # %% ../nbs/05_testing.ipynb #e2079c63
 def serve_mock(argv: list[str] | None = None):
