@@ -4,12 +4,12 @@
 
 # %% ../nbs/00_files.ipynb #4f782e4d
 from __future__ import annotations
-import os, tempfile
+import importlib.resources, os, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['fsync_dir', 'atomic_write', 'writable_dir']
+__all__ = ['fsync_dir', 'atomic_write', 'writable_dir', 'package_data', 'corpus_fasta']
 
 # %% ../nbs/00_files.ipynb #96987e3e
 def fsync_dir(folder: str | os.PathLike):
@@ -42,3 +42,13 @@ def writable_dir(folder: str | os.PathLike) -> bool:
     try:
         with tempfile.TemporaryFile(dir=folder): return True
     except OSError: return False
+
+# %% ../nbs/00_files.ipynb #c4731105
+def package_data(name: str) -> Path:
+    "Path of a file shipped in `esmdiff/data/`."
+    return Path(str(importlib.resources.files('esmdiff')/'data'/name))
+
+# %% ../nbs/00_files.ipynb #3dcb634e
+def corpus_fasta() -> Path:
+    "The pep FASTA shipped with esmdiff: 2,662 real Ensembl protein records of 840 human genes."
+    return package_data('Homo_sapiens.GRCh38.pep.subset.fa.gz')
