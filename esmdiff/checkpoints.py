@@ -5,7 +5,7 @@
 # %% ../nbs/07_checkpoints.ipynb #22f35b47
 from __future__ import annotations
 import argparse, hashlib, json, logging, os, pickle, re, urllib.error, warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 
@@ -14,10 +14,10 @@ __all__ = ['logger', 'ESM2_MODELS', 'ESM2_CHECKPOINT_GLOBALS', 'FAIR_ESM_URL', '
            'HF_ESM2_DEFAULTS', 'HF_LAYER_NAMES', 'HF_TOP_NAMES', 'HF_UNUSED', 'HF_CONFIG_FILES', 'HF_WEIGHT_PATTERNS',
            'DTYPES', 'FLOAT16_MAX_PARAMS', 'Esm2Spec', 'esm2_spec', 'resolve_layer', 'CheckpointError',
            'load_checkpoint_dict', 'ModelUnavailableError', 'hub_checkpoint', 'file_sha256', 'files_sha256',
-           'Esm2Model', 'build_esm2', 'hf_esm2_config', 'check_hf_vocab', 'hf_to_fair_esm', 'hf_weight_files',
-           'read_hf_weights', 'build_esm2_hf', 'hf_cache_dir', 'hf_offline', 'hf_cache_origin', 'hf_unavailable',
-           'hf_snapshot', 'resolve_dtype', 'locate_esm2', 'ModelMismatchWarning', 'check_model_agrees',
-           'default_device', 'load_esm2']
+           'config_sha256', 'Esm2Model', 'check_shapes', 'build_esm2', 'hf_esm2_config', 'check_hf_vocab',
+           'hf_to_fair_esm', 'hf_weight_files', 'hf_weight_shapes', 'read_hf_weights', 'build_esm2_hf', 'hf_cache_dir',
+           'hf_offline', 'hf_cache_origin', 'hf_unavailable', 'hf_snapshot', 'resolve_dtype', 'locate_esm2',
+           'ModelMismatchWarning', 'check_model_agrees', 'default_device', 'load_esm2']
 
 # %% ../nbs/07_checkpoints.ipynb #ebc9f348
 import esm
@@ -82,9 +82,13 @@ def load_checkpoint_dict(path: str | Path) -> dict:
     with torch.serialization.safe_globals(ESM2_CHECKPOINT_GLOBALS):
         try: return torch.load(path, map_location='cpu', weights_only=True)
         except pickle.UnpicklingError as e:
+            found = re.search(r'GLOBAL (\S+)', str(e))
             raise CheckpointError(f'refusing to load {path}: it holds objects other than tensors and argparse.Namespace '
-                                  f'(an ESM2 checkpoint holds nothing else), and unpickling them could run code. '
-                                  f'Use the published fair-esm files. Details: {str(e).splitlines()[0]}') from e
+                                  f'(an ESM2 checkpoint holds nothing else; this one holds {found[1] if found else "other objects"}), '
+                                  f'and unpickling them could run code. Use the published fair-esm files') from None
+        except (RuntimeError, EOFError, ValueError, OSError) as e:  # a cut or damaged file: torch's errors vary by version
+            raise CheckpointError(f'{path} is not a readable checkpoint ({type(e).__name__}: {(str(e).splitlines() or [""])[0][:100]}): '
+                                  f'it is truncated or damaged; copy or download it again') from None
 
 # %% ../nbs/07_checkpoints.ipynb #87b7acfd
 FAIR_ESM_URL = 'https://dl.fbaipublicfiles.com/fair-esm'
@@ -125,6 +129,10 @@ def files_sha256(paths: list[Path]) -> str:
 # %% ../nbs/07_checkpoints.ipynb #6c731c60
 MAX_RESIDUES = 1022  # residues ESM2 reads in one row (1,024 positions with BOS and EOS)
 
+def config_sha256(config: dict) -> str:
+    "Hex SHA-256 of a model's config as canonical JSON (sorted keys)."
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
 @dataclass
 class Esm2Model:
     "A loaded ESM2 with everything needed to embed and to name the result."
@@ -135,6 +143,7 @@ class Esm2Model:
     device: torch.device
     dtype: torch.dtype  # compute dtype (see `resolve_dtype`)
     source: str | None = None  # where the weights came from; default `<name>@sha256:<hex12>`
+    config: dict = field(default_factory=dict)  # what besides the weight bytes changes a vector: config.json contents, vocabulary
     family = 'esm2'
     max_residues = MAX_RESIDUES
     def __post_init__(self):
@@ -145,9 +154,27 @@ class Esm2Model:
     def embed_dim(self) -> int: return self.module.embed_dim
     @property
     def alphabet(self) -> esm.data.Alphabet: return self.module.alphabet
+    @property
+    def config_sha256(self) -> str: return config_sha256(self.config)
     def __repr__(self):
         return (f'Esm2Model({self.name}, layer {self.layer}/{self.num_layers}, dim {self.embed_dim}, '
                 f'{self.device}, {str(self.dtype).replace("torch.", "")}, {self.source})')
+
+# %% ../nbs/07_checkpoints.ipynb #c7a0e041
+def check_shapes(path: Path, values: dict[str, object], shapes: dict[str, tuple]):
+    "Raise `CheckpointError` naming `path` and the field unless `values` (layers, width, heads, by config field name) fit `shapes`."
+    (lf, layers), (df, dim), (hf, heads) = values.items()
+    for f, v in values.items():
+        if type(v) is not int or v < 1: raise CheckpointError(f'{path}: {f}={v!r} is not a positive whole number')
+    if dim % heads: raise CheckpointError(f'{path}: {df}={dim} is not divisible by {hf}={heads} (each head takes an equal share of the width)')
+    found = {int(m[1]) for k in shapes if (m := re.match(r'layers\.(\d+)\.', k))}
+    if layers != len(found) or found != set(range(len(found))):
+        raise CheckpointError(f'{path}: {lf}={layers}, but the weights hold {len(found)} layers')
+    width = shapes.get('embed_tokens.weight', (None, dim))[-1]
+    if width != dim: raise CheckpointError(f'{path}: {df}={dim}, but the weights are {width} wide (embed_tokens.weight {shapes["embed_tokens.weight"]})')
+    maps = shapes.get('contact_head.regression.weight', (1, layers * heads))[-1]
+    if maps != layers * heads:
+        raise CheckpointError(f'{path}: {hf}={heads}, but the contact head reads {maps} attention maps ({lf} x {hf} = {layers * heads})')
 
 # %% ../nbs/07_checkpoints.ipynb #d482bba8
 def build_esm2(path: Path) -> esm.ESM2:
@@ -157,12 +184,17 @@ def build_esm2(path: Path) -> esm.ESM2:
     if not isinstance(data.get('model'), dict) or not all(hasattr(cfg, a) for a in ('encoder_layers', 'encoder_embed_dim', 'encoder_attention_heads')):
         raise CheckpointError(f'{path} is not a fair-esm ESM2 checkpoint (expected "model" weights and "cfg"["model"] '
                               f'with encoder_layers, encoder_embed_dim, encoder_attention_heads)')
+    shapes = {re.sub(r'^encoder\.(sentence_encoder\.)?', '', k): tuple(v.shape) for k, v in data['model'].items() if hasattr(v, 'shape')}
+    check_shapes(path, {a: getattr(cfg, a) for a in ('encoder_layers', 'encoder_embed_dim', 'encoder_attention_heads')}, shapes)
     companion = path.with_name(f'{path.stem}-contact-regression.pt')
     regression = load_checkpoint_dict(companion) if companion.is_file() else None
     if regression is None: logger.info('no %s next to %s: loading without contact regression (embeddings do not use it)', companion.name, path.name)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Regression weights not found')
-        module, _ = esm.pretrained.load_model_and_alphabet_core('esm2', data, regression)
+        try: module, _ = esm.pretrained.load_model_and_alphabet_core('esm2', data, regression)
+        except (RuntimeError, KeyError, AssertionError) as e:  # e.g. torch's list of every size mismatch
+            detail = next((l.strip() for l in str(e).splitlines() if 'size mismatch' in l or 'Missing' in l), (str(e).splitlines() or [''])[0])
+            raise CheckpointError(f'{path}: its weights do not fit its config ({detail[:200]})') from None
     return module.eval()
 
 # %% ../nbs/07_checkpoints.ipynb #h1e00001
@@ -233,6 +265,19 @@ def hf_weight_files(folder: Path) -> list[Path]:
     folder = Path(folder)
     return sorted(folder.glob('*.safetensors')) or sorted(folder.glob('pytorch_model*.bin'))
 
+def hf_weight_shapes(folder: Path) -> dict[str, tuple] | None:
+    "Shapes by fair-esm name of a folder's safetensors weights, read from the file headers without loading any tensor; None for `.bin`."
+    files = hf_weight_files(folder)
+    if not files or files[0].suffix != '.safetensors': return None
+    try: from safetensors import safe_open
+    except ImportError: raise ImportError(f'reading {files[0].name} needs safetensors: pip install esmdiff[hf]') from None
+    shapes = {}
+    for f in files:
+        try:
+            with safe_open(f, 'pt') as s: shapes |= {k: tuple(s.get_slice(k).get_shape()) for k in s.keys()}
+        except Exception as e: raise CheckpointError(f'{f} is not a readable weights file ({type(e).__name__}: {(str(e).splitlines() or [""])[0][:100]})') from None
+    return hf_to_fair_esm(shapes)[0]
+
 def read_hf_weights(folder: Path) -> tuple[dict[str, torch.Tensor], list[Path]]:
     "The state dict of a Hugging Face folder (safetensors read without unpickling; `.bin` through the `weights_only` guard) and its files."
     files = hf_weight_files(folder)
@@ -257,11 +302,16 @@ def read_hf_weights(folder: Path) -> tuple[dict[str, torch.Tensor], list[Path]]:
 # %% ../nbs/07_checkpoints.ipynb #h1e00009
 def build_esm2_hf(folder: Path) -> tuple[esm.ESM2, list[Path]]:
     "A fair-esm ESM2 with the weights of a Hugging Face ESM2 folder, and the weight files it read."
-    cfg = hf_esm2_config(folder)
+    cfg, fields = hf_esm2_config(folder), ('num_hidden_layers', 'hidden_size', 'num_attention_heads')
+    check_hf_vocab(folder, esm.data.Alphabet.from_architecture('ESM-1b'))
+    shapes, state = hf_weight_shapes(folder), None
+    if shapes is None:  # .bin files: the shapes come with the weights
+        state, files = read_hf_weights(folder)
+        shapes = {k: tuple(v.shape) for k, v in hf_to_fair_esm(state)[0].items()}
+    check_shapes(Path(folder)/'config.json', {f: cfg[f] for f in fields}, shapes)
     module = esm.ESM2(num_layers=cfg['num_hidden_layers'], embed_dim=cfg['hidden_size'],
                       attention_heads=cfg['num_attention_heads'], token_dropout=cfg.get('token_dropout', True))
-    check_hf_vocab(folder, module.alphabet)
-    state, files = read_hf_weights(folder)
+    if state is None: state, files = read_hf_weights(folder)
     weights, unknown = hf_to_fair_esm(state)
     if unknown: raise CheckpointError(f'{folder} holds weights an ESM2 does not have ({", ".join(unknown[:3])}{", ..." if len(unknown) > 3 else ""})')
     own = module.state_dict()
@@ -399,15 +449,18 @@ def load_esm2(
         logger.info('hashing %s', ', '.join(f.name for f in files))
         sha256 = files_sha256(files)
         repo, revision = hub or (path.resolve().name, f'sha256:{sha256[:12]}')
-        name, source = repo.split('/')[-1], f'hf:{repo}@{revision}'
+        config = {'config.json': hf_esm2_config(path), 'vocab': module.alphabet.all_toks}
+        name = repo.split('/')[-1]
+        source = f'hf:{repo}@{revision}+config:{config_sha256(config)[:12]}'
     else:
         module = build_esm2(path)
         logger.info('hashing %s', path)
         sha256, name = file_sha256(path), path.stem
-        source = f'fair-esm:{name}@sha256:{sha256[:12]}'
+        source = f'fair-esm:{name}@sha256:{sha256[:12]}'  # the file holds the config too
+        config = {'vocab': module.alphabet.all_toks}
     if model is not None and model_path is not None: check_model_agrees(model, module, path, mismatch)
     layer = resolve_layer(layer, module.num_layers, name)
     dtype = resolve_dtype(dtype, device, sum(p.numel() for p in module.parameters()))
     for p in module.parameters(): p.data = p.data.to(device, dtype)
     module.to(device)  # buffers (rotary inv_freq) keep float32
-    return Esm2Model(module, name, sha256, layer, device, dtype, source)
+    return Esm2Model(module, name, sha256, layer, device, dtype, source, config)

@@ -14,9 +14,9 @@ from .forward import BACKENDS, PADDED_FORWARDS, check_backend, compute_context, 
 from .vector_cache import VectorCache, cache_key, sequence_hash
 
 # %% auto #0
-__all__ = ['logger', 'ESM2_LETTERS', 'WINDOW_OVERLAP', 'LONG_POLICIES', 'normalise_sequence', 'windows', 'Unit', 'handling_of',
-           'plan_units', 'plan_batches', 'embed_units', 'plan_chunks', 'shard_chunks', 'embed_to_cache', 'vector_key',
-           'EmbedStats', 'EmbedResult', 'embed_sequences']
+__all__ = ['logger', 'ESM2_LETTERS', 'WINDOW_OVERLAP', 'LONG_POLICIES', 'POOLING', 'normalise_sequence', 'windows', 'Unit',
+           'handling_of', 'plan_units', 'plan_batches', 'embed_units', 'plan_chunks', 'shard_chunks', 'embed_to_cache',
+           'vector_key', 'EmbedStats', 'EmbedResult', 'embed_sequences']
 
 # %% ../nbs/11_embed.ipynb #b0e00002
 from .checkpoints import (ESM2_MODELS, ESM2_CHECKPOINT_GLOBALS, FAIR_ESM_URL, HF_ESM2_CONFIG, HF_ESM2_DEFAULTS,
@@ -189,9 +189,12 @@ def embed_to_cache(
     return embedded
 
 # %% ../nbs/11_embed.ipynb #b0e00011
-def vector_key(model: Esm2Model, long_policy: str, backend: str) -> dict:
-    "The vector cache's key for vectors of `model` embedded under `long_policy` with `backend`."
-    return cache_key(model, long_policy=long_policy, max_residues=model.max_residues, window_overlap=WINDOW_OVERLAP, backend=backend)
+POOLING = 'mean over residues (BOS/EOS/padding excluded)'
+
+def vector_key(model: Esm2Model, long_policy: str, backend: str, window_overlap: int = WINDOW_OVERLAP, pooling: str = POOLING) -> dict:
+    "The vector cache's key for vectors of `model` embedded under `long_policy` (and its window) with `backend`, pooled by `pooling`."
+    return cache_key(model, long_policy=long_policy, max_residues=model.max_residues, window_overlap=window_overlap,
+                     pooling=pooling, backend=backend)
 
 # %% ../nbs/11_embed.ipynb #67da4ddd
 @dataclass
@@ -246,7 +249,7 @@ def embed_sequences(
     stats = EmbedStats(len(seqs), len(distinct), len(distinct) - len(new), embedded,
                        sum(h in ('skipped', 'empty') for h in handling), sum(map(len, new)), time.time() - t0)
     meta = {'model': model.name, 'model_sha256': model.sha256, 'layer': model.layer, 'num_layers': model.num_layers,
-            'pooling': 'mean over residues (BOS/EOS/padding excluded)', 'long_policy': long_policy,
+            'pooling': POOLING, 'long_policy': long_policy, 'model_config_sha256': model.config_sha256,
             'max_residues': model.max_residues, 'window_overlap': WINDOW_OVERLAP, 'compute_dtype': str(model.dtype).replace('torch.', ''),
             'backend': backend}
     logger.info('embedded %d of %d distinct sequences (%d from cache) in %.1f s', embedded, len(distinct), stats.cache_hits, stats.seconds)

@@ -24,8 +24,8 @@ def sequence_hash(seq: str) -> str:
 # %% ../nbs/10_vector_cache.ipynb #a0c00013
 def cache_key(model, **settings) -> dict:
     "What determines a vector besides its sequence: the model's identity and the embedding `settings`."
-    return {'family': model.family, 'model': model.name, 'sha256': model.sha256, 'layer': model.layer,
-            'compute_dtype': str(model.dtype).replace('torch.', ''), **settings}
+    return {'family': model.family, 'model': model.name, 'sha256': model.sha256, 'config_sha256': model.config_sha256,
+            'layer': model.layer, 'compute_dtype': str(model.dtype).replace('torch.', ''), **settings}
 
 # %% ../nbs/10_vector_cache.ipynb #a0c00016
 def part_digest(hashes: list[str], vectors: torch.Tensor) -> str:
