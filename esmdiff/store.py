@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 # %% auto #0
-__all__ = ['logger', 'FORMAT_VERSION', 'GENE_STATUSES', 'LONG_HANDLING', 'FETCH_TO_STORE_STATUS', 'POOLINGS',
+__all__ = ['logger', 'FORMAT_VERSION', 'GENE_STATUSES', 'LONG_HANDLING', 'ALIGN_STATUSES', 'FETCH_TO_STORE_STATUS', 'POOLINGS',
            'PLACEHOLDER_SUFFIX', 'REQUIRED_KEYS', 'MERGE_MUST_MATCH', 'MERGE_SHOULD_MATCH', 'GENE_NAME_KINDS',
            'EXPORT_FORMATS', 'store_status', 'StoreError', 'AmbiguousGeneError', 'gene_key', 'EsmStore',
            'check_pooling', 'load_store', 'random_store']
@@ -20,8 +20,9 @@ import torch
 from fastcore.basics import patch
 from .files import atomic_write
 from .genes import GeneListError, parse_gene
-from .interchange import (FormatError, anndata_copy, examples as _examples, named_vectors, pep_isoforms,
-                                 read_extract_dir, read_torch_file, var_ids, write_extract_dir, write_gene_dict, write_h5ad, write_hdf5)
+from .interchange import (FormatError, anndata_copy, check_plain, examples as _examples, named_vectors, pep_isoforms,
+                                 pool_by_name, read_extract_dir, read_torch_file, var_ids, write_extract_dir, write_gene_dict,
+                                 write_gene_positions, write_h5ad, write_hdf5)
 
 # %% ../nbs/13_store.ipynb #4b0bf5a3
 logger = logging.getLogger('esmdiff.store')
@@ -49,6 +50,11 @@ LONG_HANDLING = {
     'truncate': 'cut to the model limit',
     'unknown': 'not recorded (files of the predecessor script)',
     'none': 'placeholder row in the file: no sequence, the gene has no vector',
+}
+
+ALIGN_STATUSES = {
+    'not_in_store': 'no stored gene has this name (nor the ID in the ID column)',
+    'ambiguous_symbol': 'the name is the symbol of two or more stored genes and no ID column decides which',
 }
 
 # %% ../nbs/13_store.ipynb #b2b79189
@@ -80,19 +86,6 @@ def gene_key(gene: str) -> str:
     try: return parse_gene(g).query.upper()
     except GeneListError: return g.upper()  # not a gene name esmdiff.genes accepts: compared as written
 
-# %% ../nbs/13_store.ipynb #22786242
-def _check_plain(value, where: str):
-    "Raise `StoreError` unless `value` is built only from None/bool/int/float/str, lists, tuples and str-keyed dicts."
-    if value is None or isinstance(value, (bool, int, float, str)): return
-    if isinstance(value, (list, tuple)):
-        for i, v in enumerate(value): _check_plain(v, f'{where}[{i}]')
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str): raise StoreError(f"{where} has a non-str key {k!r}")
-            _check_plain(v, f'{where}[{k!r}]')
-    else: raise StoreError(f"{where} holds a {type(value).__name__} ({value!r}); meta takes only None, bool, int, "
-                           "float, str, lists and dicts: convert it (e.g. str(x))")
-
 # %% ../nbs/13_store.ipynb #19035b83
 def _per_row(values, name: str, n_rows: int, default):
     "`values` as a list of `n_rows` entries (`default` repeated when None); `StoreError` naming `name` otherwise."
@@ -105,10 +98,10 @@ def _per_row(values, name: str, n_rows: int, default):
 class EsmStore:
     "ESM2 vectors of every stored isoform of a gene list: the content of an `esm_all.pt` file, validated."
     def __init__(self, emb: torch.Tensor, genes: Sequence[str], protein_ids: Sequence[str],
-                 gene_to_isoform_indices: Mapping[str, Sequence[int]], transcript_ids=None, is_canonical=None,
-                 lengths=None, long_handling=None, gene_status: Mapping[str, str] | None = None,
-                 meta: Mapping | None = None, gene_ids: Mapping[str, str | None] | None = None,
-                 symbols: Mapping[str, str | None] | None = None):
+                 gene_to_isoform_indices: Mapping[str, Sequence[int]], transcript_ids=None, is_canonical=None, lengths=None,
+                 long_handling=None, gene_status: Mapping[str, str] | None = None, meta: Mapping | None = None,
+                 gene_ids: Mapping[str, str | None] | None = None, symbols: Mapping[str, str | None] | None = None,
+                 positions: Mapping[str, Sequence | None] | None = None):
         if not isinstance(emb, torch.Tensor): raise StoreError(f"emb must be a torch.Tensor, got {type(emb).__name__}")
         if emb.ndim != 2: raise StoreError(f"emb must be 2-D [n_rows, dim], got shape {tuple(emb.shape)}")
         if emb.dtype != torch.float16: raise StoreError(f"emb must be float16, got {emb.dtype} (cast with emb.half())")
@@ -124,9 +117,10 @@ class EsmStore:
         self.gene_status = self._check_status(gene_status)
         if not isinstance(meta, (Mapping, type(None))): raise StoreError(f"meta must be a dict, got {type(meta).__name__}")
         self.meta = {**(meta or {}), 'storage_dtype': 'float16'}
-        _check_plain(self.meta, 'meta')
+        check_plain(self.meta, 'meta', StoreError)
         self._check_rows()
         self._check_names(gene_ids, symbols)
+        self._check_positions(positions)
 
     @property
     def n_rows(self) -> int:
@@ -215,6 +209,17 @@ def _check_rows(self: EsmStore):
     bad = (~torch.isfinite(self.emb)).any(1).nonzero().flatten().tolist()
     if bad: raise StoreError(f"emb has NaN or inf in {len(bad)} rows (e.g. row {bad[0]}, {self.protein_ids[bad[0]]})")
 
+# %% ../nbs/13_store.ipynb #b58224cb
+@patch
+def _check_positions(self: EsmStore, positions):
+    "Set `positions`: each gene's `[chromosome, start]`, None when unknown."
+    if not isinstance(positions, (Mapping, type(None))): raise StoreError(f"positions must be a dict gene -> (chromosome, start), got {type(positions).__name__}")
+    for g, v in (positions or {}).items():
+        if g not in self.gene_to_isoform_indices: raise StoreError(f"positions names gene {g!r}, which is not in genes")
+        if v is not None and not (isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], str) and type(v[1]) is int):
+            raise StoreError(f"positions[{g!r}] must be (chromosome, start), a str and an int, got {v!r}")
+    self.positions = {g: list(p) if (p := (positions or {}).get(g)) else None for g in self.distinct_genes}
+
 # %% ../nbs/13_store.ipynb #58631056
 def _name_map(values, what: str, known: Mapping) -> dict:
     "`values` (gene -> str or None) checked against the stored genes `known`."
@@ -225,14 +230,14 @@ def _name_map(values, what: str, known: Mapping) -> dict:
         if v is not None and not isinstance(v, str): raise StoreError(f"{what}[{g!r}] must be a str or None, got {v!r}")
     return {g: v for g, v in values.items() if v}
 
-# %% ../nbs/13_store.ipynb #44d75d5a
+# %% ../nbs/13_store.ipynb #04f55eaa
 def _ensembl_id(name: str | None) -> str | None:
     "The unversioned Ensembl gene ID `name` is, or None when it is not one."
     try: e = parse_gene(name.strip())
     except (GeneListError, AttributeError): return None
     return e.query if e.kind == 'ensembl' else None
 
-# %% ../nbs/13_store.ipynb #992c518b
+# %% ../nbs/13_store.ipynb #7d020af9
 @patch
 def _check_names(self: EsmStore, gene_ids, symbols):
     "Set `gene_ids` and `symbols` (one entry per distinct gene) and the alias table."
@@ -250,12 +255,13 @@ def _check_names(self: EsmStore, gene_ids, symbols):
 @patch(cls_method=True)
 def from_genes(cls: EsmStore, genes: Sequence[str], isoforms: Mapping[str, Sequence[Mapping]],
                gene_status: Mapping[str, str] | None = None, meta: Mapping | None = None,
-               gene_ids: Mapping[str, str | None] | None = None, symbols: Mapping[str, str | None] | None = None) -> EsmStore:
+               gene_ids: Mapping[str, str | None] | None = None, symbols: Mapping[str, str | None] | None = None,
+               positions: Mapping[str, Sequence | None] | None = None) -> EsmStore:
     "A store from per-gene isoform records `{gene: [{'protein_id', 'vector', 'transcript_id'?, 'is_canonical'?, 'length'?, 'long_handling'?}]}`."
     if isinstance(genes, str): raise StoreError("genes must be a list of gene names, got a single str")
     genes = list(genes)
-    distinct = list(dict.fromkeys(genes))
-    unknown = [g for g in isoforms if g not in set(distinct)]
+    distinct = dict.fromkeys(genes)  # ordered, and a set for the check below
+    unknown = [g for g in isoforms if g not in distinct]
     if unknown: raise StoreError(f"isoforms given for {len(unknown)} genes not in genes, e.g. {unknown[:3]}")
     records, index = [], {}
     for g in distinct:
@@ -277,7 +283,7 @@ def from_genes(cls: EsmStore, genes: Sequence[str], isoforms: Mapping[str, Seque
                is_canonical=[bool(r.get('is_canonical', False)) for r in records],
                lengths=[int(r.get('length', -1)) for r in records],
                long_handling=[r.get('long_handling', 'full') for r in records], gene_status=gene_status, meta=meta,
-               gene_ids=gene_ids, symbols=symbols)
+               gene_ids=gene_ids, symbols=symbols, positions=positions)
 
 # %% ../nbs/13_store.ipynb #b07e48ce
 @patch
@@ -286,7 +292,7 @@ def _lookup(self: EsmStore, gene: str) -> list[str]:
     k = gene_key(gene)
     return [self._gene_by_key[k]] if k in self._gene_by_key else self._by_alias.get(k, [])
 
-# %% ../nbs/13_store.ipynb #2cfeba20
+# %% ../nbs/13_store.ipynb #03199a8d
 @patch
 def _resolve(self: EsmStore, gene: str) -> str | None:
     "The stored name of `gene`, or None; `AmbiguousGeneError` when it names two stored genes."
@@ -296,11 +302,11 @@ def _resolve(self: EsmStore, gene: str) -> str | None:
                                  "name the one meant by its Ensembl ID")
     return found[0] if found else None
 
-# %% ../nbs/13_store.ipynb #d3de9d6c
+# %% ../nbs/13_store.ipynb #ad7c3c43
 @patch
 def __contains__(self: EsmStore, gene: str) -> bool: return isinstance(gene, str) and bool(self._lookup(gene))
 
-# %% ../nbs/13_store.ipynb #7e8822d9
+# %% ../nbs/13_store.ipynb #3a5052d9
 @patch
 def _stored(self: EsmStore, gene: str) -> str:
     "The stored name of `gene`; KeyError naming it when absent."
@@ -314,13 +320,13 @@ def status(self: EsmStore, gene: str) -> str:
     "What happened to `gene` (any of its names): one of `GENE_STATUSES`."
     return self.gene_status[self._stored(gene)]
 
-# %% ../nbs/13_store.ipynb #6e2f4260
+# %% ../nbs/13_store.ipynb #78d5fa83
 @patch
 def rows(self: EsmStore, gene: str) -> torch.Tensor:
     "Vectors of `gene`'s isoforms as float32 `[k, dim]`, canonical first (k=0 without protein)."
     return self.emb[self.gene_to_isoform_indices[self._stored(gene)]].float()
 
-# %% ../nbs/13_store.ipynb #cf7ba4f7
+# %% ../nbs/13_store.ipynb #86738fda
 @patch
 def canonical(self: EsmStore, gene: str) -> torch.Tensor | None:
     "Canonical (first) vector of `gene` as float32 `[dim]`, None when it has no protein."
@@ -337,7 +343,7 @@ def _align(self: EsmStore, gene_order: Iterable[str], fallback: Sequence[str | N
     found, ambiguous = [], {}
     for i, g in enumerate(order):
         names = self._lookup(g)
-        if not names and fallback is not None and isinstance(fallback[i], str) and fallback[i]: names = self._lookup(fallback[i])
+        if len(names) != 1 and fallback is not None and isinstance(fallback[i], str) and fallback[i]: names = self._lookup(fallback[i]) or names
         if len(names) > 1: ambiguous[g] = names
         found.append(names[0] if len(names) == 1 else None)
     absent = [g for g, f in zip(order, found) if f is None and g not in ambiguous]
@@ -362,7 +368,7 @@ def _aligned_rows(self: EsmStore, found: Sequence[str | None], limit: int | None
     "Store rows (at most `limit`, canonical first) of each aligned gene of `found`; [] for None."
     return [self.gene_to_isoform_indices[g][:limit] if g is not None else [] for g in found]
 
-# %% ../nbs/13_store.ipynb #f0ba3d09
+# %% ../nbs/13_store.ipynb #f4a8022b
 def _row_layout(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Long tensors (gene position, isoform slot, store row) with one entry per row of `rows`."
     layout = [(i, j, r) for i, rs in enumerate(rows) for j, r in enumerate(rs)]
@@ -377,7 +383,7 @@ def check_pooling(pooling: str, extra: Sequence[str] = ()) -> str:
     if pooling not in allowed: raise ValueError(f"pooling must be one of {allowed}, got {pooling!r}")
     return pooling
 
-# %% ../nbs/13_store.ipynb #748b4b9b
+# %% ../nbs/13_store.ipynb #d4643087
 @patch
 def _pool(self: EsmStore, found: Sequence[str | None], pooling: str = 'canonical') -> tuple[torch.Tensor, torch.Tensor]:
     "`(float32 [n, dim], bool mask [n])` for aligned genes `found` (None: no vector)."
@@ -389,7 +395,7 @@ def _pool(self: EsmStore, found: Sequence[str | None], pooling: str = 'canonical
         out.index_add_(0, gene_pos[c:c + 8192], self.emb[flat[c:c + 8192]].float())
     return out / counts.clamp(min=1)[:, None], counts > 0
 
-# %% ../nbs/13_store.ipynb #a9ecd5ba
+# %% ../nbs/13_store.ipynb #a5efdbf1
 @patch
 def gene_matrix(self: EsmStore, gene_order: Iterable[str], pooling: str = 'canonical', warn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     "`(float32 [n, dim], bool mask [n])` for the genes of `gene_order` (IDs or symbols); zero rows and mask False without a vector (warned unless `warn` is False)."
@@ -416,7 +422,7 @@ def status_counts(self: EsmStore) -> dict[str, int]:
     c = Counter(self.gene_status.values())
     return {k: c[k] for k in GENE_STATUSES if c[k]}
 
-# %% ../nbs/13_store.ipynb #d4accbdb
+# %% ../nbs/13_store.ipynb #bb2ba039
 @patch
 def __repr__(self: EsmStore) -> str:
     model = ', '.join(f"{k}={self.meta[k]!r}" for k in ('model', 'layer', 'format') if k in self.meta)
@@ -449,7 +455,7 @@ def to_dict(self: EsmStore) -> dict:
                 lengths=torch.tensor(per_row(self.lengths.tolist(), 0), dtype=torch.int64),
                 long_handling=per_row(self.long_handling, 'none'), is_placeholder=~real,
                 gene_status=dict(self.gene_status), gene_ids=dict(self.gene_ids), symbols=dict(self.symbols),
-                meta=dict(self.meta))
+                positions=dict(self.positions), meta=dict(self.meta))
 
 # %% ../nbs/13_store.ipynb #90e8c059
 @patch
@@ -463,7 +469,7 @@ def save(self: EsmStore, path: str | os.PathLike) -> Path:
 
 # %% ../nbs/13_store.ipynb #21808a5b
 def _assemble(picks: Sequence[tuple[str, EsmStore, list[int], str]], meta: Mapping, genes: Sequence[str] | None = None,
-              gene_ids: Mapping | None = None, symbols: Mapping | None = None) -> EsmStore:
+              **names) -> EsmStore:
     "A store with one gene per `(gene, source store, source rows, status)` of `picks`, rows copied with their fields."
     if not picks: raise StoreError("a store needs at least one gene")
     index, status, n = {}, {}, 0
@@ -480,17 +486,17 @@ def _assemble(picks: Sequence[tuple[str, EsmStore, list[int], str]], meta: Mappi
     per_row = lambda field: [getattr(src, field)[r] for _, src, rows, _ in picks for r in rows]
     return EsmStore(gather('emb'), list(genes) if genes is not None else [p[0] for p in picks], per_row('protein_ids'), index,
                     transcript_ids=per_row('transcript_ids'), is_canonical=gather('is_canonical'), lengths=gather('lengths'),
-                    long_handling=per_row('long_handling'), gene_status=status, meta=meta, gene_ids=gene_ids, symbols=symbols)
+                    long_handling=per_row('long_handling'), gene_status=status, meta=meta, **names)
 
 # %% ../nbs/13_store.ipynb #4a20fb6c
-def _without_placeholders(fields: dict, flags, gene_status, gene_ids, symbols) -> EsmStore:
+def _without_placeholders(fields: dict, flags, gene_status, names: Mapping) -> EsmStore:
     "A store from the fields of a format-2 file, its rows flagged in `flags` (the placeholders) dropped."
     emb = fields['emb']
     n = emb.shape[0] if isinstance(emb, torch.Tensor) and emb.ndim == 2 else 0
     flags = [bool(f) for f in _per_row(flags, 'is_placeholder', n, False)]
     if isinstance(fields['long_handling'], (list, tuple)) and len(fields['long_handling']) == n:
         fields = {**fields, 'long_handling': ['unknown' if f else h for h, f in zip(fields['long_handling'], flags)]}
-    raw = EsmStore(**fields, gene_ids=gene_ids, symbols=symbols)  # the file as written; placeholders pass as rows here
+    raw = EsmStore(**fields, **names)  # the file as written; placeholders pass as rows here
     if not isinstance(gene_status, (Mapping, type(None))): raise StoreError(f"gene_status must be a dict, got {type(gene_status).__name__}")
     gene_status = dict(gene_status or {})
     unknown = [g for g in gene_status if g not in raw.gene_to_isoform_indices]
@@ -499,22 +505,22 @@ def _without_placeholders(fields: dict, flags, gene_status, gene_ids, symbols) -
     for g in raw.distinct_genes:
         rows = [r for r in raw.gene_to_isoform_indices[g] if not flags[r]]
         picks.append((g, raw, rows, gene_status.get(g, 'embedded' if rows else 'no_protein')))
-    return _assemble(picks, raw.meta, raw.genes, raw.gene_ids, raw.symbols)
+    return _assemble(picks, raw.meta, raw.genes, gene_ids=raw.gene_ids, symbols=raw.symbols, positions=raw.positions)
 
 # %% ../nbs/13_store.ipynb #0ca36c51
 REQUIRED_KEYS = ('emb', 'genes', 'protein_ids', 'gene_to_isoform_indices')
 _ROW_KEYS = ('emb', 'genes', 'protein_ids', 'gene_to_isoform_indices', 'transcript_ids', 'is_canonical', 'lengths',
              'long_handling', 'meta')
 
-def _file_names(d: Mapping) -> tuple[Mapping | None, Mapping | None]:
-    "`gene_ids` and `symbols` of a file: its own keys, else the `meta['gene_ids']` of format-1 files (genes of the file only)."
+def _file_names(d: Mapping) -> dict:
+    "`gene_ids`, `symbols` and `positions` of a file: its own keys, else the `meta['gene_ids']` of format-1 files (genes of the file only)."
     ids, meta = d.get('gene_ids'), d.get('meta')
     if ids is None and isinstance(meta, Mapping) and isinstance(meta.get('gene_ids'), Mapping):
         known = set(d['genes']) if isinstance(d['genes'], (list, tuple)) else set()
         ids = {g: v for g, v in meta['gene_ids'].items() if g in known}
-    return ids, d.get('symbols')
+    return dict(gene_ids=ids, symbols=d.get('symbols'), positions=d.get('positions'))
 
-# %% ../nbs/13_store.ipynb #6a21441e
+# %% ../nbs/13_store.ipynb #e9a0b610
 @patch(cls_method=True)
 def from_dict(cls: EsmStore, d: Mapping, source: str = 'the file') -> EsmStore:
     "A store from the content of an `esm_all.pt` file (format 2, format 1, or the predecessor script's); `source` names it in warnings."
@@ -527,11 +533,10 @@ def from_dict(cls: EsmStore, d: Mapping, source: str = 'the file') -> EsmStore:
     if v > FORMAT_VERSION:
         raise StoreError(f"format_version {v!r} is newer than this esmdiff reads ({FORMAT_VERSION}); upgrade esmdiff")
     fields = {k: d.get(k) for k in _ROW_KEYS}
-    ids, syms = _file_names(d)
-    if v == 1: return cls(**fields, gene_status=d.get('gene_status'), gene_ids=ids, symbols=syms)
-    return _without_placeholders(fields, d.get('is_placeholder'), d.get('gene_status'), ids, syms)
+    if v == 1: return cls(**fields, gene_status=d.get('gene_status'), **_file_names(d))
+    return _without_placeholders(fields, d.get('is_placeholder'), d.get('gene_status'), _file_names(d))
 
-# %% ../nbs/13_store.ipynb #c37e7d4f
+# %% ../nbs/13_store.ipynb #5f05b9f9
 @patch(cls_method=True)
 def load(cls: EsmStore, path: str | os.PathLike) -> EsmStore:
     "Read and validate the store at `path`; errors name the file."
@@ -540,7 +545,7 @@ def load(cls: EsmStore, path: str | os.PathLike) -> EsmStore:
     try: return cls.from_dict(d, source=str(path))
     except StoreError as e: raise StoreError(f"{path}: {e}") from None
 
-# %% ../nbs/13_store.ipynb #a69d700b
+# %% ../nbs/13_store.ipynb #37c9516e
 def load_store(path: str | os.PathLike) -> EsmStore:
     "Read and validate the `esm_all.pt` store at `path`: `EsmStore.load(path)`."
     return EsmStore.load(path)
@@ -556,7 +561,7 @@ def subset(self: EsmStore, genes: Iterable[str]) -> EsmStore:
     if missing: raise KeyError(f"{len(missing)} of {len(genes)} genes are not in the store: {_examples(missing)}")
     keep = list(dict.fromkeys(found))
     return _assemble([(g, self, self.gene_to_isoform_indices[g], self.gene_status[g]) for g in keep], self.meta,
-                     gene_ids={g: self.gene_ids[g] for g in keep}, symbols={g: self.symbols[g] for g in keep})
+                     **{k: {g: getattr(self, k)[g] for g in keep} for k in ('gene_ids', 'symbols', 'positions')})
 
 # %% ../nbs/13_store.ipynb #d842be41
 MERGE_MUST_MATCH = ('model', 'layer', 'pooling')
@@ -580,7 +585,7 @@ def _same_gene(a: EsmStore, ga: str, b: EsmStore, gb: str, tol: float) -> bool:
     if [a.protein_ids[r] for r in ra] != [b.protein_ids[r] for r in rb]: return False
     return bool((a.emb[ra].float() - b.emb[rb].float()).abs().max() <= tol)
 
-# %% ../nbs/13_store.ipynb #6b6f1147
+# %% ../nbs/13_store.ipynb #9fbf3c2e
 def _counterpart(a: EsmStore, b: EsmStore, gb: str) -> str | None:
     "The gene of `a` that gene `gb` of `b` is, or None; StoreError when its name matches two genes of `a`."
     for name in (gb, b.gene_ids[gb]):
@@ -595,11 +600,11 @@ def merge(self: EsmStore, other: EsmStore, tol: float = 1e-2) -> EsmStore:
     "This store's genes then `other`'s new ones, from the same model; see above for genes in both."
     _check_mergeable(self, other)
     picks = {g: (g, self, self.gene_to_isoform_indices[g], self.gene_status[g]) for g in self.distinct_genes}
-    ids, syms, new, conflicts = dict(self.gene_ids), dict(self.symbols), set(), []
+    names, new, conflicts = {k: dict(getattr(self, k)) for k in ('gene_ids', 'symbols', 'positions')}, set(), []
     for g in other.distinct_genes:
         mine = _counterpart(self, other, g)
         theirs = (mine or g, other, other.gene_to_isoform_indices[g], other.gene_status[g])
-        ids[mine or g], syms[mine or g] = ids.get(mine) or other.gene_ids[g], syms.get(mine) or other.symbols[g]
+        for k, v in names.items(): v[mine or g] = v.get(mine) or getattr(other, k)[g]
         if mine is None: picks[g] = theirs; new.add(g); continue
         a, b = self.gene_status[mine], other.gene_status[g]
         if a == b == 'embedded':
@@ -609,7 +614,7 @@ def merge(self: EsmStore, other: EsmStore, tol: float = 1e-2) -> EsmStore:
                                    f"proteins or vectors (e.g. {_examples(conflicts)}); subset one store to drop them")
     meta = {k: v for k, v in self.meta.items() if k in other.meta and other.meta[k] == v}
     return _assemble(list(picks.values()), {**meta, 'merged_from': [self.meta, other.meta]},
-                     self.genes + [g for g in other.genes if g in new], ids, syms)
+                     self.genes + [g for g in other.genes if g in new], **names)
 
 # %% ../nbs/13_store.ipynb #6c5c0711
 def _from_legacy(d: Mapping, source: str = 'the file') -> EsmStore:
@@ -644,7 +649,7 @@ def _name_of(self: EsmStore, g: str, by: str) -> str | None:
     try: return g if parse_gene(g).kind == 'symbol' else None
     except GeneListError: return None
 
-# %% ../nbs/13_store.ipynb #19eb5182
+# %% ../nbs/13_store.ipynb #ad4d095b
 @patch
 def to_gene_dict(self: EsmStore, by: str = 'symbol', pooling: str = 'canonical') -> dict[str, torch.Tensor]:
     "`{name: float32 [dim]}` for every gene with a vector, keyed by `by` ('symbol' or 'gene_id'), pooled by `pooling`."
@@ -656,15 +661,31 @@ def to_gene_dict(self: EsmStore, by: str = 'symbol', pooling: str = 'canonical')
 @patch
 def to_anndata(self: EsmStore, adata, key: str = 'X_esm2', pooling: str = 'canonical', id_column: str | None = None):
     "Write the pooled gene vectors to `adata.varm[key]` and their statuses to `adata.var[f'{key}_status']`, aligned to `var_names`."
-    found = self._align(list(adata.var_names), var_ids(adata, id_column))
+    names = [str(v) for v in adata.var_names]
+    found = self._align(names, var_ids(adata, id_column))
     mat, _ = self._pool(found, pooling)
     adata.varm[key] = mat.numpy()
-    adata.var[f'{key}_status'] = [self.gene_status[f] if f is not None else 'not_in_store' for f in found]
+    adata.var[f'{key}_status'] = [self.gene_status[f] if f is not None else 'ambiguous_symbol' if len(self._lookup(n)) > 1
+                                  else 'not_in_store' for f, n in zip(found, names)]
     adata.uns[key] = {**{k: self.meta[k] for k in ('model', 'layer') if isinstance(self.meta.get(k), (str, int))}, 'pooling': pooling}
     return adata
 
+# %% ../nbs/13_store.ipynb #4e45f4e5
+@patch
+def _write_uce(self: EsmStore, path: Path):
+    "UCE's gene dict at `path` (mean over every protein of a symbol) and, where positions are known, `<stem>.positions.csv`."
+    symbol = {g: self._name_of(g, 'symbol') for g in self.distinct_genes}
+    row_names = [None] * self.n_rows
+    for g, rows in self.gene_to_isoform_indices.items():
+        for r in rows: row_names[r] = symbol[g]
+    write_gene_dict(path, pool_by_name(row_names, self.emb))
+    pos = {}
+    for g in self.distinct_genes:
+        if symbol[g] and self.positions[g]: pos.setdefault(symbol[g], self.positions[g])
+    if pos: write_gene_positions(path.with_name(f'{path.stem}.positions.csv'), pos, self.meta.get('species', 'unknown'))
+
 # %% ../nbs/13_store.ipynb #e43e9684
-EXPORT_FORMATS = ('gene_dict', 'hdf5', 'h5ad', 'extract_dir')
+EXPORT_FORMATS = ('gene_dict', 'uce', 'hdf5', 'h5ad', 'extract_dir')
 
 @patch
 def export(self: EsmStore, path: str | os.PathLike, format: str = 'gene_dict', by: str | None = None,
@@ -674,6 +695,7 @@ def export(self: EsmStore, path: str | os.PathLike, format: str = 'gene_dict', b
     path = Path(path)
     if not path.parent.is_dir(): raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist; create it first")
     if format == 'gene_dict': write_gene_dict(path, self.to_gene_dict(by or 'symbol', pooling))
+    elif format == 'uce': self._write_uce(path)
     elif format == 'hdf5': write_hdf5(path, self.to_gene_dict(by or 'gene_id', pooling))
     elif format == 'h5ad':
         if adata is None: raise ValueError("format='h5ad' writes an AnnData with the vectors in varm: pass adata=")
@@ -691,7 +713,7 @@ def from_extract_dir(cls: EsmStore, folder: str | os.PathLike, fasta: str | os.P
     p = pep_isoforms(vectors, fasta, gtf)
     info = dict(source='extract.py', layer=layer, pooling='mean', canonical_source=p['canonical_source'],
                 fasta=Path(fasta).name, gtf=Path(gtf).name if gtf is not None else None)
-    return cls.from_genes(p['genes'], p['isoforms'], meta={**info, **(meta or {})}, symbols=p['symbols'])
+    return cls.from_genes(p['genes'], p['isoforms'], meta={**info, **(meta or {})}, symbols=p['symbols'], positions=p['positions'])
 
 # %% ../nbs/13_store.ipynb #b7a1c002
 def random_store(genes: Sequence[str], dim: int = 64, isoforms: int | Sequence[int] = 1, seed: int = 0) -> EsmStore:
