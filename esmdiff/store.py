@@ -122,14 +122,8 @@ class EsmStore:
         self._check_names(gene_ids, symbols)
         self._check_positions(positions)
 
-    @property
-    def n_rows(self) -> int:
-        "Number of stored rows (isoform vectors), the first dimension of `emb`."
-        return self.emb.shape[0]
-    @property
-    def dim(self) -> int:
-        "Length of each vector, the second dimension of `emb`."
-        return self.emb.shape[1]
+    n_rows = property(lambda self: self.emb.shape[0], doc="Number of stored rows (isoform vectors), the first dimension of `emb`.")
+    dim = property(lambda self: self.emb.shape[1], doc="Length of each vector, the second dimension of `emb`.")
     def __len__(self): return len(self.distinct_genes)
 
 # %% ../nbs/13_store.ipynb #3b123594
@@ -209,7 +203,7 @@ def _check_rows(self: EsmStore):
     bad = (~torch.isfinite(self.emb)).any(1).nonzero().flatten().tolist()
     if bad: raise StoreError(f"emb has NaN or inf in {len(bad)} rows (e.g. row {bad[0]}, {self.protein_ids[bad[0]]})")
 
-# %% ../nbs/13_store.ipynb #b58224cb
+# %% ../nbs/13_store.ipynb #98c16fed
 @patch
 def _check_positions(self: EsmStore, positions):
     "Set `positions`: each gene's `[chromosome, start]`, None when unknown."
@@ -230,14 +224,14 @@ def _name_map(values, what: str, known: Mapping) -> dict:
         if v is not None and not isinstance(v, str): raise StoreError(f"{what}[{g!r}] must be a str or None, got {v!r}")
     return {g: v for g, v in values.items() if v}
 
-# %% ../nbs/13_store.ipynb #04f55eaa
+# %% ../nbs/13_store.ipynb #f1295799
 def _ensembl_id(name: str | None) -> str | None:
     "The unversioned Ensembl gene ID `name` is, or None when it is not one."
     try: e = parse_gene(name.strip())
     except (GeneListError, AttributeError): return None
     return e.query if e.kind == 'ensembl' else None
 
-# %% ../nbs/13_store.ipynb #7d020af9
+# %% ../nbs/13_store.ipynb #c99bf3e6
 @patch
 def _check_names(self: EsmStore, gene_ids, symbols):
     "Set `gene_ids` and `symbols` (one entry per distinct gene) and the alias table."
@@ -292,7 +286,7 @@ def _lookup(self: EsmStore, gene: str) -> list[str]:
     k = gene_key(gene)
     return [self._gene_by_key[k]] if k in self._gene_by_key else self._by_alias.get(k, [])
 
-# %% ../nbs/13_store.ipynb #03199a8d
+# %% ../nbs/13_store.ipynb #bc1e3d42
 @patch
 def _resolve(self: EsmStore, gene: str) -> str | None:
     "The stored name of `gene`, or None; `AmbiguousGeneError` when it names two stored genes."
@@ -302,11 +296,11 @@ def _resolve(self: EsmStore, gene: str) -> str | None:
                                  "name the one meant by its Ensembl ID")
     return found[0] if found else None
 
-# %% ../nbs/13_store.ipynb #ad7c3c43
+# %% ../nbs/13_store.ipynb #336bef28
 @patch
 def __contains__(self: EsmStore, gene: str) -> bool: return isinstance(gene, str) and bool(self._lookup(gene))
 
-# %% ../nbs/13_store.ipynb #3a5052d9
+# %% ../nbs/13_store.ipynb #9cd7eb8b
 @patch
 def _stored(self: EsmStore, gene: str) -> str:
     "The stored name of `gene`; KeyError naming it when absent."
@@ -320,13 +314,13 @@ def status(self: EsmStore, gene: str) -> str:
     "What happened to `gene` (any of its names): one of `GENE_STATUSES`."
     return self.gene_status[self._stored(gene)]
 
-# %% ../nbs/13_store.ipynb #78d5fa83
+# %% ../nbs/13_store.ipynb #7f3e5b37
 @patch
 def rows(self: EsmStore, gene: str) -> torch.Tensor:
     "Vectors of `gene`'s isoforms as float32 `[k, dim]`, canonical first (k=0 without protein)."
     return self.emb[self.gene_to_isoform_indices[self._stored(gene)]].float()
 
-# %% ../nbs/13_store.ipynb #86738fda
+# %% ../nbs/13_store.ipynb #24088bed
 @patch
 def canonical(self: EsmStore, gene: str) -> torch.Tensor | None:
     "Canonical (first) vector of `gene` as float32 `[dim]`, None when it has no protein."
@@ -368,7 +362,7 @@ def _aligned_rows(self: EsmStore, found: Sequence[str | None], limit: int | None
     "Store rows (at most `limit`, canonical first) of each aligned gene of `found`; [] for None."
     return [self.gene_to_isoform_indices[g][:limit] if g is not None else [] for g in found]
 
-# %% ../nbs/13_store.ipynb #f4a8022b
+# %% ../nbs/13_store.ipynb #f4e858cb
 def _row_layout(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Long tensors (gene position, isoform slot, store row) with one entry per row of `rows`."
     layout = [(i, j, r) for i, rs in enumerate(rows) for j, r in enumerate(rs)]
@@ -383,7 +377,7 @@ def check_pooling(pooling: str, extra: Sequence[str] = ()) -> str:
     if pooling not in allowed: raise ValueError(f"pooling must be one of {allowed}, got {pooling!r}")
     return pooling
 
-# %% ../nbs/13_store.ipynb #d4643087
+# %% ../nbs/13_store.ipynb #f19ae164
 @patch
 def _pool(self: EsmStore, found: Sequence[str | None], pooling: str = 'canonical') -> tuple[torch.Tensor, torch.Tensor]:
     "`(float32 [n, dim], bool mask [n])` for aligned genes `found` (None: no vector)."
@@ -395,7 +389,7 @@ def _pool(self: EsmStore, found: Sequence[str | None], pooling: str = 'canonical
         out.index_add_(0, gene_pos[c:c + 8192], self.emb[flat[c:c + 8192]].float())
     return out / counts.clamp(min=1)[:, None], counts > 0
 
-# %% ../nbs/13_store.ipynb #a5efdbf1
+# %% ../nbs/13_store.ipynb #685d1391
 @patch
 def gene_matrix(self: EsmStore, gene_order: Iterable[str], pooling: str = 'canonical', warn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     "`(float32 [n, dim], bool mask [n])` for the genes of `gene_order` (IDs or symbols); zero rows and mask False without a vector (warned unless `warn` is False)."
@@ -422,7 +416,7 @@ def status_counts(self: EsmStore) -> dict[str, int]:
     c = Counter(self.gene_status.values())
     return {k: c[k] for k in GENE_STATUSES if c[k]}
 
-# %% ../nbs/13_store.ipynb #bb2ba039
+# %% ../nbs/13_store.ipynb #890c15c7
 @patch
 def __repr__(self: EsmStore) -> str:
     model = ', '.join(f"{k}={self.meta[k]!r}" for k in ('model', 'layer', 'format') if k in self.meta)
@@ -520,7 +514,7 @@ def _file_names(d: Mapping) -> dict:
         ids = {g: v for g, v in meta['gene_ids'].items() if g in known}
     return dict(gene_ids=ids, symbols=d.get('symbols'), positions=d.get('positions'))
 
-# %% ../nbs/13_store.ipynb #e9a0b610
+# %% ../nbs/13_store.ipynb #1a838bfa
 @patch(cls_method=True)
 def from_dict(cls: EsmStore, d: Mapping, source: str = 'the file') -> EsmStore:
     "A store from the content of an `esm_all.pt` file (format 2, format 1, or the predecessor script's); `source` names it in warnings."
@@ -536,7 +530,7 @@ def from_dict(cls: EsmStore, d: Mapping, source: str = 'the file') -> EsmStore:
     if v == 1: return cls(**fields, gene_status=d.get('gene_status'), **_file_names(d))
     return _without_placeholders(fields, d.get('is_placeholder'), d.get('gene_status'), _file_names(d))
 
-# %% ../nbs/13_store.ipynb #5f05b9f9
+# %% ../nbs/13_store.ipynb #44bd347f
 @patch(cls_method=True)
 def load(cls: EsmStore, path: str | os.PathLike) -> EsmStore:
     "Read and validate the store at `path`; errors name the file."
@@ -545,7 +539,7 @@ def load(cls: EsmStore, path: str | os.PathLike) -> EsmStore:
     try: return cls.from_dict(d, source=str(path))
     except StoreError as e: raise StoreError(f"{path}: {e}") from None
 
-# %% ../nbs/13_store.ipynb #37c9516e
+# %% ../nbs/13_store.ipynb #2882b370
 def load_store(path: str | os.PathLike) -> EsmStore:
     "Read and validate the `esm_all.pt` store at `path`: `EsmStore.load(path)`."
     return EsmStore.load(path)
@@ -585,7 +579,7 @@ def _same_gene(a: EsmStore, ga: str, b: EsmStore, gb: str, tol: float) -> bool:
     if [a.protein_ids[r] for r in ra] != [b.protein_ids[r] for r in rb]: return False
     return bool((a.emb[ra].float() - b.emb[rb].float()).abs().max() <= tol)
 
-# %% ../nbs/13_store.ipynb #9fbf3c2e
+# %% ../nbs/13_store.ipynb #098631ea
 def _counterpart(a: EsmStore, b: EsmStore, gb: str) -> str | None:
     "The gene of `a` that gene `gb` of `b` is, or None; StoreError when its name matches two genes of `a`."
     for name in (gb, b.gene_ids[gb]):
@@ -649,7 +643,7 @@ def _name_of(self: EsmStore, g: str, by: str) -> str | None:
     try: return g if parse_gene(g).kind == 'symbol' else None
     except GeneListError: return None
 
-# %% ../nbs/13_store.ipynb #ad4d095b
+# %% ../nbs/13_store.ipynb #860145bf
 @patch
 def to_gene_dict(self: EsmStore, by: str = 'symbol', pooling: str = 'canonical') -> dict[str, torch.Tensor]:
     "`{name: float32 [dim]}` for every gene with a vector, keyed by `by` ('symbol' or 'gene_id'), pooled by `pooling`."
@@ -670,7 +664,7 @@ def to_anndata(self: EsmStore, adata, key: str = 'X_esm2', pooling: str = 'canon
     adata.uns[key] = {**{k: self.meta[k] for k in ('model', 'layer') if isinstance(self.meta.get(k), (str, int))}, 'pooling': pooling}
     return adata
 
-# %% ../nbs/13_store.ipynb #4e45f4e5
+# %% ../nbs/13_store.ipynb #6441c51c
 @patch
 def _write_uce(self: EsmStore, path: Path):
     "UCE's gene dict at `path` (mean over every protein of a symbol) and, where positions are known, `<stem>.positions.csv`."
