@@ -11,9 +11,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['logger', 'HF_ESM2_VOCAB', 'NON_CODING_GENES', 'RETIRED_GENES', 'SEQUENCE_TYPES', 'PER_SECOND_MESSAGE',
-           'PER_HOUR_MESSAGE', 'fairseq_state_dict', 'make_tiny_esm2_checkpoint', 'make_tiny_hf_esm2', 'random_store',
-           'MockTranscript', 'MockGene', 'RetiredGene', 'mock_canonical', 'mock_genes', 'write_mock_gtf', 'Faults',
-           'LoggedRequest', 'MockEnsembl', 'serve_mock']
+           'PER_HOUR_MESSAGE', 'fairseq_state_dict', 'make_tiny_esm2_checkpoint', 'make_tiny_hf_esm2', 'MockTranscript',
+           'MockGene', 'RetiredGene', 'mock_canonical', 'mock_genes', 'write_mock_gtf', 'Faults', 'LoggedRequest',
+           'MockEnsembl', 'serve_mock']
 
 # %% ../nbs/05_testing.ipynb #h8l00cd0
 logger = logging.getLogger('esmdiff.testing')
@@ -98,20 +98,14 @@ def make_tiny_hf_esm2(
     return dest
 
 # %% ../nbs/05_testing.ipynb #b7a1c002
-def random_store(genes: Sequence[str], dim: int = 64, isoforms: int | Sequence[int] = 1, seed: int = 0) -> EsmStore:
-    "An `EsmStore` of seeded random float16 vectors for `genes`, `isoforms` rows each (0 rows: no protein)."
-    import torch
-    from esmdiff.store import EsmStore
-    counts = [isoforms] * len(genes) if isinstance(isoforms, int) else list(isoforms)
-    if len(counts) != len(genes): raise ValueError(f"isoforms has {len(counts)} counts for {len(genes)} genes")
-    g = torch.Generator().manual_seed(seed)
-    emb = torch.randn(sum(counts), dim, generator=g).half()
-    protein_ids, index, row = [], {}, 0
-    for gene, k in zip(genes, counts):
-        index[gene] = list(range(row, row + k))
-        protein_ids += [f'{gene}_P{i}' for i in range(k)]
-        row += k
-    return EsmStore(emb, list(genes), protein_ids, index)
+_MOVED = {'random_store': 'esmdiff.store'}
+
+def __getattr__(name: str):
+    "A name that moved to a later module (`_MOVED`), imported from there on use with a `DeprecationWarning`."
+    if name not in _MOVED: raise AttributeError(f"module 'esmdiff.testing' has no attribute {name!r}")
+    import importlib, warnings
+    warnings.warn(f"esmdiff.testing.{name} moved to {_MOVED[name]}.{name}; import it from there", DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(_MOVED[name]), name)
 
 # %% ../nbs/05_testing.ipynb #5d04e8d4
 import bisect, gzip, importlib.resources, json, math, random, re, threading, time
