@@ -27,6 +27,9 @@ from .fetch import DEFAULT_BIOTYPES, ENSEMBL_SERVER, EnsemblError, SourceError, 
 from .embed import LONG_POLICIES, default_device, CheckpointError, ModelUnavailableError, embed_sequences, esm2_spec, load_esm2
 from .store import EXPORT_FORMATS, EsmStore, StoreError, store_status
 
+# %% ../nbs/14_pipeline.ipynb #adea9c0d
+from .adata import is_anndata, is_h5ad, read_anndata
+
 # %% ../nbs/14_pipeline.ipynb #da90fa38
 logger = logging.getLogger('esmdiff.pipeline')
 
@@ -70,6 +73,7 @@ def _existing(path, flag: str, folder_ok: bool = False) -> Path | None:
     if p.is_file() or (folder_ok and p.is_dir()): return p
     raise UserError(f'{flag} {path}: ' + ('is a folder, not a file' if p.is_dir() else 'no such file' + (' or folder' if folder_ok else '')))
 
+# %% ../nbs/14_pipeline.ipynb #2e04491c
 def check_options(batch_size: int, toks_per_batch: int, long_policy: str, parallel_workers: int, rate_limit: int,
                   requests_per_second: float, fasta=None, gtf=None, server: str = ENSEMBL_SERVER, model_path=None):
     "Raise a `UserError` for any option, or combination of options, that cannot work."
@@ -95,23 +99,23 @@ def select_device(name: str | torch.device | None, local_rank: int = 0) -> torch
     return torch.device('cpu')
 
 # %% ../nbs/14_pipeline.ipynb #639c86b9
-def _is_anndata(x) -> bool: return hasattr(x, 'var') and hasattr(x, 'obs') and hasattr(x, 'var_names')
-
 def _from_anndata(adata, gene_column, n_top_genes, hvg_flavor) -> GeneList:
     "The genes of an AnnData or `.h5ad` path, through `esmdiff.adata`; its errors become `UserError`s."
     opts = dict(gene_column=gene_column, n_top_genes=n_top_genes, hvg_flavor=hvg_flavor)
-    try: return genes_from_anndata(adata, **opts) if _is_anndata(adata) else read_h5ad_genes(adata, **opts)
+    try: return genes_from_anndata(adata, **opts) if is_anndata(adata) else read_h5ad_genes(adata, **opts)
     except (AnnDataError, ImportError, FileNotFoundError) as e: raise UserError(str(e).splitlines()[0]) from e
 
+# %% ../nbs/14_pipeline.ipynb #377bc3cb
 def _invalid_lines(genes: GeneList) -> str:
     "The first five invalid lines of `genes`, one phrase each."
     named = '; '.join(f'line {s.line} {s.text!r}: {s.reason}' if s.line else f'{s.text!r}: {s.reason}' for s in genes.invalid[:5])
     return named + (f' (and {len(genes.invalid) - 5} more)' if len(genes.invalid) > 5 else '')
 
+# %% ../nbs/14_pipeline.ipynb #3373c7a1
 def read_genes(genes, allow_missing: bool = False, gene_column: str | None = None, n_top_genes: int | None = None,
                hvg_flavor: str = 'seurat_v3') -> GeneList:
     "The `GeneList` of `genes` (path, `.h5ad`, AnnData, list of names or GeneList); invalid lines are a `UserError` unless `allow_missing`."
-    h5ad = _is_anndata(genes) or (isinstance(genes, (str, os.PathLike)) and str(genes).endswith('.h5ad'))
+    h5ad = is_h5ad(genes)
     if not h5ad and (gene_column is not None or n_top_genes is not None):
         raise UserError('--gene_column and --n_top_genes choose genes of an AnnData (--h5ad): pass one, or drop them')
     try:
@@ -170,6 +174,7 @@ class Ranks:
     @property
     def main(self) -> bool: return self.rank == 0
 
+# %% ../nbs/14_pipeline.ipynb #d26ad142
 def start_ranks(device) -> Ranks:
     "Join torchrun's process group when `WORLD_SIZE` > 1: NCCL for CUDA, gloo for CPU."
     world = int(os.environ.get('WORLD_SIZE', '1'))
@@ -180,6 +185,7 @@ def start_ranks(device) -> Ranks:
     if not dist.is_initialized(): dist.init_process_group('nccl' if cuda else 'gloo', timeout=timedelta(hours=12))
     return Ranks(dist.get_rank(), world, local)
 
+# %% ../nbs/14_pipeline.ipynb #c44aed9b
 def stop_ranks(ranks: Ranks):
     "Leave the process group, if any."
     if ranks.world > 1 and dist.is_initialized(): dist.destroy_process_group()
@@ -227,6 +233,7 @@ def _rows(record, embedded, k: int, skipped: dict) -> tuple[list[dict], int]:
                          length=iso.length, long_handling=handling, vector=vector))
     return rows, k
 
+# %% ../nbs/14_pipeline.ipynb #52eee18d
 def build_store(genes: GeneList, fetched, embedded, meta: dict) -> EsmStore:
     "An `EsmStore` of every gene line of `genes`, from its fetch records and the vectors of their isoforms."
     kinds = {e.query: e.kind for e in genes.entries}
@@ -248,8 +255,9 @@ def build_store(genes: GeneList, fetched, embedded, meta: dict) -> EsmStore:
 def write_store(store: EsmStore, out: Path) -> Path:
     "Save `store` at `out`; an `EsmdiffError` in one line when the disk refuses."
     try: return store.save(out)
-    except OSError as e:
-        raise EsmdiffError(f'writing {out} failed: {e.strerror or e}; nothing was written there and the cache is intact: '
+    except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError (inline_container.cc)
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise EsmdiffError(f'writing {out} failed: {why}; nothing was written there and the cache is intact: '
                            'free space (or choose another --out) and rerun, which resumes from the cache') from e
 
 # %% ../nbs/14_pipeline.ipynb #dcddd1dd
@@ -269,21 +277,10 @@ def check_export(spec) -> tuple[str, Path]:
 def export_store(store: EsmStore, exports: list[tuple[str, Path]], genes=None, out: Path | None = None):
     "Write each `(format, path)` of `exports`; an `EsmdiffError` naming the export when one fails."
     for fmt, path in exports:
-        try:
-            adata = None
-            if fmt == 'h5ad': adata = genes if _is_anndata(genes) else _read_h5ad(genes)
-            store.export(path, format=fmt, adata=adata)
+        try: store.export(path, format=fmt, adata=read_anndata(genes) if fmt == 'h5ad' else None)
         except (StoreError, ValueError, ImportError, OSError) as e:
             done = f'; {out} is complete' if out else ''
             raise EsmdiffError(f'--export {fmt}:{path} failed: {str(e).splitlines()[0]}{done}') from e
-
-def _read_h5ad(path):
-    "The AnnData of an `.h5ad` path, for the `h5ad` export."
-    if not (isinstance(path, (str, os.PathLike)) and str(path).endswith('.h5ad')):
-        raise ValueError('the h5ad export adds the vectors to the input AnnData: take the genes from one (--h5ad)')
-    try: import anndata
-    except ImportError: raise ImportError('the h5ad export needs anndata: pip install esmdiff[anndata]') from None
-    return anndata.read_h5ad(path)
 
 # %% ../nbs/14_pipeline.ipynb #d0a0e046
 @dataclass
@@ -296,19 +293,39 @@ class RunReport:
     out: Path | None
     clock: dict
 
-def summary_lines(r: RunReport) -> list[str]:
-    "What the run did, in a few lines."
-    statuses = ', '.join(f'{n} {s.replace("_", " ")}' for s, n in r.store.status_counts().items() if n)
-    fs, es, t = r.fetched.summary, r.embedded.stats, r.clock
+# %% ../nbs/14_pipeline.ipynb #9dc011d5
+def _genes_line(r: RunReport) -> str:
+    "Gene lines asked and how many ended in each status."
+    statuses = ', '.join(f'{n} {s}' for s, n in r.store.status_counts().items() if n)
     dups = (f'; {len(r.genes.duplicates)} duplicate lines name the rows of their first line' if r.genes.duplicates else '')
     invalid = (f'; {len(r.genes.invalid)} invalid lines kept with their status' if r.genes.invalid else '')
-    lines = [f'genes: {len(r.store.genes)} asked ({len(r.genes.entries)} distinct): {statuses}{dups}{invalid}',
-             f'isoforms: {r.store.n_rows} stored of {fs.isoforms} fetched; {es.distinct} distinct sequences, '
-             f'{es.embedded} embedded now, {es.cache_hits} from the cache, {es.skipped} skipped',
-             f'Ensembl ({r.fetched.location}): {fs.requests} requests, {fs.cache_hits} cache hits, {fs.retries} retries'
-             if r.fetched.source == 'rest' else f'source: {r.fetched.location} (release {r.fetched.release or "not named"})',
-             f'time: fetch {t["fetch"] - t["start"]:.1f} s, model {t["load"] - t["fetch"]:.1f} s, '
-             f'embed {t["embed"] - t["load"]:.1f} s, write {t["write"] - t["embed"]:.1f} s']
+    return f'genes: {len(r.store.genes)} asked ({len(r.genes.entries)} distinct): {statuses}{dups}{invalid}'
+
+# %% ../nbs/14_pipeline.ipynb #cccc001d
+def _isoforms_line(r: RunReport) -> str:
+    "Isoforms stored and fetched, distinct sequences, what was embedded now and what came from the cache."
+    fs, es = r.fetched.summary, r.embedded.stats
+    return (f'isoforms: {r.store.n_rows} stored of {fs.isoforms} fetched; {es.distinct} distinct sequences, '
+            f'{es.embedded} embedded now, {es.cache_hits} from the cache, {es.skipped} skipped')
+
+# %% ../nbs/14_pipeline.ipynb #ac24c311
+def _source_line(r: RunReport) -> str:
+    "The Ensembl server and its requests, or the files and their release."
+    fs = r.fetched.summary
+    if r.fetched.source == 'rest': return f'Ensembl ({r.fetched.location}): {fs.requests} requests, {fs.cache_hits} cache hits, {fs.retries} retries'
+    return f'source: {r.fetched.location} (release {r.fetched.release or "not named"})'
+
+# %% ../nbs/14_pipeline.ipynb #fe8a0f4b
+def _time_line(r: RunReport) -> str:
+    "Seconds per stage."
+    t = r.clock
+    return (f'time: fetch {t["fetch"] - t["start"]:.1f} s, model {t["load"] - t["fetch"]:.1f} s, '
+            f'embed {t["embed"] - t["load"]:.1f} s, write {t["write"] - t["embed"]:.1f} s')
+
+# %% ../nbs/14_pipeline.ipynb #5c39c51e
+def summary_lines(r: RunReport) -> list[str]:
+    "What the run did, in a few lines."
+    lines = [_genes_line(r), _isoforms_line(r), _source_line(r), _time_line(r)]
     if r.genes.selection: lines.insert(1, f'chosen: {r.genes.selection}')
     if r.fetched.canonical_note: lines.append(f'canonical: {r.fetched.canonical_note}')
     return lines + ([f'file: {r.out} ({r.out.stat().st_size / 1e6:.1f} MB)'] if r.out else [])
@@ -321,17 +338,26 @@ def _run_meta(genes: GeneList, fetched, embedded, model, ranks: Ranks) -> dict:
             'gene_column': genes.column, 'gene_selection': genes.selection,
             'world_size': ranks.world}
 
+# %% ../nbs/14_pipeline.ipynb #987f2b5d
 def check_outputs(genes, out, write_genes, export) -> tuple[Path | None, Path | None, list[tuple[str, Path]]]:
     "`out`, `write_genes` and the `(format, path)` of each export, checked before any work."
     exports = [check_export(e) for e in export]
-    if any(fmt == 'h5ad' for fmt, _ in exports) and not (_is_anndata(genes) or str(genes).endswith('.h5ad')):
+    if any(fmt == 'h5ad' for fmt, _ in exports) and not is_h5ad(genes):
         raise UserError('--export h5ad: adds the vectors to the input AnnData; take the genes from one (--h5ad), or export another format')
     return (check_output(out) if out else None), (check_output(write_genes, '--write_genes') if write_genes else None), exports
 
+# %% ../nbs/14_pipeline.ipynb #c9ddaa16
 def _biotypes(biotypes):
     "`biotypes` as a tuple, or None for every translation (`None` or `['all']`)."
     if biotypes is None or [str(b).lower() for b in biotypes] == ['all']: return None
     return tuple(biotypes)
+
+# %% ../nbs/14_pipeline.ipynb #9420106b
+def _open_once(genes, exports: list[tuple[str, Path]]):
+    "`genes`, as the AnnData it names when an `h5ad` export needs it (read once, here), else as given."
+    if not (any(fmt == 'h5ad' for fmt, _ in exports) and is_h5ad(genes)): return genes
+    try: return read_anndata(genes)
+    except (AnnDataError, ImportError) as e: raise UserError(str(e).splitlines()[0]) from e
 
 # %% ../nbs/14_pipeline.ipynb #c1f5b52c
 def embed_genes(genes, out=None, *, fasta=None, gtf=None, server: str = ENSEMBL_SERVER, model: str | None = None,
@@ -344,6 +370,7 @@ def embed_genes(genes, out=None, *, fasta=None, gtf=None, server: str = ENSEMBL_
     check_options(batch_size, toks_per_batch, long_policy, parallel_workers, rate_limit, requests_per_second, fasta, gtf, server, model_path)
     out, write_genes, exports = check_outputs(genes, out, write_genes, export)
     cache = check_cache_dir(cache_dir)
+    genes = _open_once(genes, exports)
     fetch_opts = dict(fasta=fasta, gtf=gtf, server=server, species=species, biotypes=_biotypes(biotypes), cache_dir=cache,
                       requests_per_second=requests_per_second, rate_limit=rate_limit, parallel_workers=parallel_workers, progress=progress)
     def read_and_fetch():
