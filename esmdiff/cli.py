@@ -4,13 +4,13 @@
 
 # %% ../nbs/15_cli.ipynb #81fd7678
 from __future__ import annotations
-import argparse, logging, os, signal, sys, threading
+import argparse, logging, os, re, signal, sys, threading
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['logger', 'EXAMPLES', 'build_parser', 'check_args', 'embed_options', 'demo_inputs', 'run', 'setup_logging',
-           'Terminated', 'sigterm_as_interrupt', 'main']
+__all__ = ['logger', 'EXAMPLES', 'build_parser', 'check_args', 'embed_options', 'flag_names', 'demo_inputs', 'run',
+           'setup_logging', 'Terminated', 'sigterm_as_interrupt', 'main']
 
 # %% ../nbs/15_cli.ipynb #41608506
 from .fetch import DEFAULT_BIOTYPES, ENSEMBL_SERVER
@@ -78,6 +78,9 @@ def _speed_flags(p: argparse.ArgumentParser):
       help='proteins over 1,022 residues: overlapping windows (every residue counted once), truncate, or skip')
     a('--cache_dir', metavar='PATH', default=None,
       help='where Ensembl answers and vectors are kept; a rerun resumes from it (default: $ESMDIFF_CACHE, else ~/.cache/esmdiff)')
+    a('--shard', metavar='K/N', help='job arrays: embed only the K-th of N parts of the distinct sequences (K from 1 to N; a '
+      'sequence\'s part is a hash of it, so the N jobs never overlap and cover all) into the shared --cache_dir and write no '
+      'file; then one run without --shard writes the file from the cache without embedding again')
 
 # %% ../nbs/15_cli.ipynb #827f4eb8
 def _output_flags(p: argparse.ArgumentParser):
@@ -138,7 +141,18 @@ def embed_options(args: argparse.Namespace) -> dict:
                 requests_per_second=args.requests_per_second, species=args.species, biotypes=args.biotypes,
                 allow_missing=args.allow_missing, progress=not args.quiet, gene_column=args.gene_column,
                 n_top_genes=args.n_top_genes, hvg_flavor=args.hvg_flavor, write_genes=args.write_genes,
-                export=args.export, meta={'demo': bool(args.demo)})
+                export=args.export, meta={'demo': bool(args.demo)}, shard=args.shard)
+
+# %% ../nbs/15_cli.ipynb #6d27672f
+def flag_names(message: str, parser: argparse.ArgumentParser | None = None) -> str:
+    "`message` of the Python API in the command's words: each `name=` of a flag becomes `--name`."
+    dests = {a.dest for a in (parser or build_parser())._actions if a.option_strings} | {'genes'}
+    def sub(m: re.Match) -> str:
+        name, true, rest = m.group(1), m.group(2), message[m.end():m.end() + 1]
+        if name not in dests: return m.group(0)
+        flag = '--h5ad' if name == 'genes' else f'--{name}'
+        return flag if true or not rest or rest in ' ),;:.' else f'{flag} '
+    return re.sub(r'(?<![\w./-])([a-z][a-z_]*)=(True\b)?', sub, message)
 
 # %% ../nbs/15_cli.ipynb #0e8eb2f5
 @contextmanager
@@ -193,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sigterm_as_interrupt(): run(args)
         return 0
-    except UserError as e: logger.error('error: %s', e, exc_info=args.verbose); return 2
-    except EsmdiffError as e: logger.error('error: %s', e, exc_info=args.verbose); return 1
+    except UserError as e: logger.error('error: %s', flag_names(str(e)), exc_info=args.verbose); return 2
+    except EsmdiffError as e: logger.error('error: %s', flag_names(str(e)), exc_info=args.verbose); return 1
     except KeyboardInterrupt as e:
         how, status = ('terminated (SIGTERM)', 143) if isinstance(e, Terminated) else ('interrupted', 130)
         logger.error('%s: %s was not written; rerun the same command to resume from the cache', how, args.out); return status
