@@ -37,8 +37,8 @@ def _check_option(name: str, value: str, allowed: Sequence[str]):
     if value not in allowed: raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
 
 # %% ../nbs/17_gene_embedding.ipynb #bdb70501
-def open_esm_source(esm: EsmStore | str | PathLike | None, esm_dim: int | None = None) -> EsmStore | None:
-    "The store `esm` names (a store, an `esm_all.pt` path, or `None`); `None` with a warning if the file is missing."
+def open_esm_source(esm: EsmStore | str | PathLike | None, esm_dim: int | None = None, allow_missing: bool = False) -> EsmStore | None:
+    "The store `esm` names (a store, an `esm_all.pt` path, or `None`); a missing file: an error, or `None` with a warning if `allow_missing`."
     if esm is None: return None
     if isinstance(esm, torch.Tensor):
         raise TypeError("esm is a tensor here, where a store or an esm_all.pt path is expected: pass aligned tensors "
@@ -46,6 +46,9 @@ def open_esm_source(esm: EsmStore | str | PathLike | None, esm_dim: int | None =
     if isinstance(esm, EsmStore): store, where = esm, 'the given store'
     else:
         path = Path(esm)
+        if not path.exists() and not allow_missing:
+            raise FileNotFoundError(f"ESM2 file {str(path)!r} not found: check the path, build the file with esm2_batch, or pass "
+                                    f"allow_missing_esm=True to train ID-only when it is missing")
         if not path.exists():
             warnings.warn(f"ESM2 file {str(path)!r} not found: the gene embedding runs ID-only "
                           f"(build the file with esm2_batch, or pass esm=None to silence this)", stacklevel=4)
@@ -94,13 +97,14 @@ class AugmentedGeneEmbedding(nn.Module):
                  max_isoforms: int | None = None,    # attention pooling: most isoforms kept per gene (None: all)
                  seed: int = 0,                      # initialises the ESM2 branch without touching the global RNG
                  shuffle_seed: int = 0,              # permutation for 'shuffled_esm'
-                 esm_mask: torch.Tensor | None = None):  # tensor esm: bool [n_genes] ([n_genes, k] for attention); None: non-zero rows
+                 esm_mask: torch.Tensor | None = None,  # tensor esm: bool [n_genes] ([n_genes, k] for attention); None: non-zero rows
+                 allow_missing_esm: bool = False):  # an esm path naming no file: ID-only with a warning (default: an error)
         super().__init__()
         _check_option('gate', gate, GATE_KINDS); _check_option('esm_mode', esm_mode, ESM_MODES)
         check_pooling(pooling, extra=('attention',))  # the one check of pooling on every path (from_store comes here too)
         if esm_mode == 'id_only': esm = None
         elif esm is not None and not isinstance(esm, torch.Tensor):
-            genes, esm, esm_mask = aligned_esm(genes, esm, pooling, esm_dim, max_isoforms)
+            genes, esm, esm_mask = aligned_esm(genes, esm, pooling, esm_dim, max_isoforms, allow_missing_esm)
         if genes is None: raise ValueError("genes=None means the store's gene order, but there is no store: pass the gene list")
         self.genes = None if isinstance(genes, int) else [str(g) for g in genes]
         self.n_genes = genes if isinstance(genes, int) else len(self.genes)
@@ -271,10 +275,10 @@ def _report_missing(genes: list[str], statuses: list[str], has: torch.Tensor, st
 
 # %% ../nbs/17_gene_embedding.ipynb #6bc3a76c
 def aligned_esm(genes: Sequence[str] | None, esm: EsmStore | str | PathLike | None, pooling: str = 'canonical',
-                esm_dim: int | None = None, max_isoforms: int | None = None
+                esm_dim: int | None = None, max_isoforms: int | None = None, allow_missing: bool = False
                 ) -> tuple[list[str] | None, torch.Tensor | None, torch.Tensor | None]:
     "`(genes, vectors, mask)` from the store `esm` aligned to `genes` (None: its order); vectors None when the file is missing."
-    store = open_esm_source(esm, esm_dim)
+    store = open_esm_source(esm, esm_dim, allow_missing)
     if store is None: return (None if genes is None else genes), None, None
     if isinstance(genes, int):
         raise ValueError(f"ESM2 vectors are aligned by gene name: pass the list of {genes} gene IDs or symbols, not their number")
