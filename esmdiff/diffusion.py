@@ -34,7 +34,8 @@ logger = logging.getLogger('esmdiff.diffusion')
 @dataclass
 class ConditionalModelConfig:
     "Parameters of the reference conditional diffusion model and of its gene embedding."
-    esm_matrix_path: str = "esm_all.pt"  # the esm_all.pt file; missing: ID-only with a warning
+    esm_matrix_path: str = "esm_all.pt"  # the esm_all.pt file; this default missing: ID-only with a warning
+    allow_missing_esm: bool = False      # a path set explicitly that names no file: ID-only too (default: an error)
     esm_proj_dim: int = 256              # ESM2 vectors are projected to this dimension
     esm_dim: int | None = None           # expected ESM2 dimension (e.g. 1280 for 650M); None: the file's
     esm_mode: str = 'esm'                # 'esm', 'shuffled_esm' or 'id_only'
@@ -93,6 +94,12 @@ class AdaLNBlock(nn.Module):
         h = h + gate1 * self.attn_out(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, d))
         return h + gate2 * self.mlp(self.norm2(h) * (1 + scale2) + shift2)
 
+# %% ../nbs/18_diffusion.ipynb #1d46d150
+def _esm_source(config: ConditionalModelConfig, esm) -> tuple:
+    "`(source, allow_missing)`: `esm` or the config's path, and whether a missing file may fall back to ID-only."
+    explicit = esm is not None or config.esm_matrix_path != ConditionalModelConfig.esm_matrix_path
+    return (config.esm_matrix_path if esm is None else esm), config.allow_missing_esm or not explicit
+
 # %% ../nbs/18_diffusion.ipynb #021aaaba
 class ConditionalExpressionDiffusion(nn.Module):
     "Denoiser of gene-expression vectors given a condition label (and perturbed genes), genes as tokens of an `AugmentedGeneEmbedding`."
@@ -105,9 +112,9 @@ class ConditionalExpressionDiffusion(nn.Module):
         super().__init__()
         self.config, self.genes, self.conditions = config, [str(g) for g in genes], [str(c) for c in conditions]
         if len(set(self.conditions)) != len(self.conditions): raise ValueError(f"conditions has duplicates: {self.conditions}")
-        d, esm = config.dim, config.esm_matrix_path if esm is None else esm
+        d, esm, allow = config.dim, *_esm_source(config, esm)
         wants = config.esm_mode != 'id_only' or (perturbations is not None and perturbation_esm is None and config.perturbation_esm_mode != 'id_only')
-        if wants: esm = open_esm_source(esm, config.esm_dim)  # one read of esm_all.pt for both embeddings
+        if wants: esm = open_esm_source(esm, config.esm_dim, allow)  # one read of esm_all.pt for both embeddings
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.gene_embedding = AugmentedGeneEmbedding(
