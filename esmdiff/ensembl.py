@@ -427,4 +427,5 @@ def fetch_rest(genes, *, server: str = ENSEMBL_SERVER, species: str = 'homo_sapi
     used = Counter(client.stats); used.subtract(before)
     summary = summarize(records, used['requests'], used['cache_hits'], used['retries'], time.perf_counter() - t0)
     logger.info('fetched from %s: %s', client.server, summary)
+    if summary.outside_alphabet: logger.warning('%s: letters outside the amino-acid alphabet, kept as Ensembl wrote them: %s', client.server, summary.outside_alphabet)
     return FetchResult(records, summary, 'rest', client.server, release, species, biotypes, *_canonical_provenance(records, 'rest'))
