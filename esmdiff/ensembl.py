@@ -38,28 +38,38 @@ class RateLimiter:
         self._lock, self._slots = threading.Lock(), threading.BoundedSemaphore(max_in_flight)
         self._next = self._paused_until = 0.0
 
-    def pause(self, seconds: float):
-        "Hold every request start for `seconds` from now (e.g. a `Retry-After`)."
-        with self._lock: self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+# %% ../nbs/06_ensembl.ipynb #4b4d03d7
+@patch
+def pause(self: RateLimiter, seconds: float):
+    "Hold every request start for `seconds` from now (e.g. a `Retry-After`)."
+    with self._lock: self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def _reserve(self) -> float:
-        "Book the next free start time (not before a pause ends) and return it."
-        with self._lock:
-            start = max(time.monotonic(), self._next, self._paused_until)
-            self._next = start + self.interval
-            return start
+# %% ../nbs/06_ensembl.ipynb #50cab1cb
+@patch
+def _reserve(self: RateLimiter) -> float:
+    "Book the next free start time (not before a pause ends) and return it."
+    with self._lock:
+        start = max(time.monotonic(), self._next, self._paused_until)
+        self._next = start + self.interval
+        return start
 
-    def __enter__(self):
-        self._slots.acquire()
-        try:
-            while True:
-                start = self._reserve()
-                time.sleep(max(0.0, start - time.monotonic()))
-                if time.monotonic() >= self._paused_until: return self
-        except BaseException:  # e.g. Ctrl-C while waiting: give the slot back
-            self._slots.release(); raise
+# %% ../nbs/06_ensembl.ipynb #5a29eb6f
+@patch
+def __enter__(self: RateLimiter):
+    "Wait for a free slot and for this request's start time (not during a pause)."
+    self._slots.acquire()
+    try:
+        while True:
+            start = self._reserve()
+            time.sleep(max(0.0, start - time.monotonic()))
+            if time.monotonic() >= self._paused_until: return self
+    except BaseException:  # e.g. Ctrl-C while waiting: give the slot back
+        self._slots.release(); raise
 
-    def __exit__(self, *exc): self._slots.release()
+@patch
+def __exit__(self: RateLimiter, *exc):
+    "Give the slot back."
+    self._slots.release()
 
 # %% ../nbs/06_ensembl.ipynb #4b472d76
 class ResponseCache:
