@@ -9,13 +9,15 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
+from fastcore.basics import patch
 from .genes import GeneEntry, GeneListError, parse_gene, parse_gene_list
 
 # %% auto #0
-__all__ = ['logger', 'STATUSES', 'DEFAULT_BIOTYPES', 'PRIMARY_REGIONS', 'CANONICAL_INFERRED_NOTE', 'MOVED_TO_ENSEMBL', 'Isoform',
-           'GeneRecord', 'isoform_order', 'infer_canonical_transcript', 'keeps_biotype', 'gene_record', 'FetchSummary',
-           'summarize', 'FetchResult', 'gene_entries', 'SourceError', 'split_version', 'PepRecord', 'parse_pep_header',
-           'open_text', 'read_pep_fasta', 'GtfGene', 'read_gtf_genes', 'symbol_choice_key', 'PepTally', 'fetch_files']
+__all__ = ['logger', 'STATUSES', 'DEFAULT_BIOTYPES', 'AMINO_ACIDS', 'PRIMARY_REGIONS', 'CANONICAL_INFERRED_NOTE',
+           'MOVED_TO_ENSEMBL', 'Isoform', 'GeneRecord', 'outside_alphabet', 'isoform_order',
+           'infer_canonical_transcript', 'keeps_biotype', 'gene_record', 'FetchSummary', 'summarize', 'FetchResult',
+           'gene_entries', 'SourceError', 'split_version', 'PepRecord', 'parse_pep_header', 'PepIds', 'open_text',
+           'read_pep_fasta', 'GtfGene', 'read_gtf_genes', 'symbol_choice_key', 'PepTally', 'fetch_files']
 
 # %% ../nbs/04_fetch.ipynb #2060693e
 logger = logging.getLogger('esmdiff.fetch')
@@ -37,7 +39,7 @@ class Isoform:
     def length(self) -> int: "Residues in the sequence." ; return len(self.seq)
 
 # %% ../nbs/04_fetch.ipynb #421d4bcb
-STATUSES = ('ok', 'non_coding', 'filtered', 'not_found', 'retired', 'failed')
+STATUSES = ('ok', 'non_coding', 'filtered', 'empty', 'not_found', 'retired', 'failed')
 DEFAULT_BIOTYPES = ('protein_coding',)
 
 @dataclass
@@ -60,6 +62,13 @@ class GeneRecord:
         "The canonical isoform, or None when no kept isoform is canonical."
         return self.isoforms[0] if self.isoforms and self.isoforms[0].is_canonical else None
 
+# %% ../nbs/04_fetch.ipynb #f0d54a41
+AMINO_ACIDS = frozenset('ACDEFGHIKLMNPQRSTVWYXBZUO')
+
+def outside_alphabet(seq: str) -> Counter:
+    "The letters of `seq` outside `AMINO_ACIDS`, with their counts."
+    return Counter(ch for ch in seq if ch not in AMINO_ACIDS)
+
 # %% ../nbs/04_fetch.ipynb #a2f70077
 def isoform_order(iso: Isoform) -> tuple:
     "Sort key: canonical first, then longer first, then by protein ID."
@@ -80,14 +89,18 @@ def keeps_biotype(transcript_biotype: str, biotypes: tuple[str, ...] | None) -> 
 def gene_record(entry, gene_id: str, version: int | None, symbol: str | None, biotype: str | None,
                 canonical_transcript: str | None, isoforms: list[Isoform], excluded_biotypes: Iterable[str] = (),
                 biotypes: tuple[str, ...] | None = DEFAULT_BIOTYPES) -> GeneRecord:
-    "Record for a gene Ensembl knows; `isoforms` already passed the filter, `excluded_biotypes` are those of the translations that did not."
+    "Record for a gene Ensembl knows; `isoforms` already passed the filter (empty or `*` sequences are left out, and said), `excluded_biotypes` are those of the translations that did not."
+    empty = [i.protein_id for i in isoforms if not i.seq.strip('*')]
+    isoforms = [i for i in isoforms if i.seq.strip('*')]
     inferred = canonical_transcript is None
     if inferred: canonical_transcript = infer_canonical_transcript(isoforms)
     flagged = [replace(i, is_canonical=i.transcript_id == canonical_transcript,
                        canonical_inferred=inferred and i.transcript_id == canonical_transcript) for i in isoforms]
     excluded = sorted(set(excluded_biotypes))
-    status = 'ok' if flagged else 'filtered' if excluded else 'non_coding'
-    cause = f'translations only of biotypes {excluded}, none in {list(biotypes)}' if status == 'filtered' else None
+    status = 'ok' if flagged else 'empty' if empty else 'filtered' if excluded else 'non_coding'
+    cause = (f'translations only of biotypes {excluded}, none in {list(biotypes)}' if status == 'filtered' else
+             f"its only translations {empty} have an empty sequence (or only '*')" if status == 'empty' else
+             f"left out {len(empty)} translations with an empty sequence (or only '*'): {empty}" if empty else None)
     return GeneRecord(entry.query, status, gene_id, version, entry.version, symbol, biotype, canonical_transcript,
                       sorted(flagged, key=isoform_order), cause=cause)
 
@@ -102,19 +115,23 @@ class FetchSummary:
     cache_hits: int = 0
     retries: int = 0
     seconds: float = 0.0
+    outside_alphabet: dict[str, int] = field(default_factory=dict)  # letters outside `AMINO_ACIDS` in the distinct sequences, with counts
 
     def __str__(self):
         counts = ', '.join(f'{k} {v}' for k, v in self.counts.items() if v)
         return (f'{sum(self.counts.values())} genes ({counts}); {self.isoforms} isoforms, {self.distinct_sequences} distinct sequences; '
-                f'{self.requests} requests, {self.cache_hits} cache hits, {self.retries} retries; {self.seconds:.1f} s')
+                f'{self.requests} requests, {self.cache_hits} cache hits, {self.retries} retries; {self.seconds:.1f} s'
+                + (f'; letters outside the amino-acid alphabet: {self.outside_alphabet}' if self.outside_alphabet else ''))
 
 # %% ../nbs/04_fetch.ipynb #247f81f4
 def summarize(records: list[GeneRecord], requests: int = 0, cache_hits: int = 0, retries: int = 0, seconds: float = 0.0) -> FetchSummary:
     "The `FetchSummary` of `records` plus the client's counters."
     counts = Counter(r.status for r in records)
     isoforms = [i for r in records for i in r.isoforms]
-    return FetchSummary({s: counts[s] for s in STATUSES}, len(isoforms), len({i.seq for i in isoforms}),
-                        requests, cache_hits, retries, seconds)
+    distinct = {i.seq for i in isoforms}
+    odd = sum((outside_alphabet(s) for s in distinct), Counter())
+    return FetchSummary({s: counts[s] for s in STATUSES}, len(isoforms), len(distinct), requests, cache_hits, retries, seconds,
+                        dict(sorted(odd.items())))
 
 # %% ../nbs/04_fetch.ipynb #7c8d9e0f
 @dataclass
@@ -143,7 +160,8 @@ class FetchResult:
         "Provenance to store with the embeddings."
         return dict(source=self.source, location=self.location, release=self.release, species=self.species,
                     biotypes=None if self.biotypes is None else list(self.biotypes), sequence_letters='as in Ensembl',
-                    canonical_source=self.canonical_source, canonical_note=self.canonical_note)
+                    canonical_source=self.canonical_source, canonical_note=self.canonical_note,
+                    outside_alphabet=self.summary.outside_alphabet)
 
 # %% ../nbs/04_fetch.ipynb #af0d4aea
 def gene_entries(genes) -> list[GeneEntry]:
@@ -158,9 +176,9 @@ class SourceError(ValueError):
 
 # %% ../nbs/04_fetch.ipynb #60560d95
 def split_version(stable_id: str) -> tuple[str, int | None]:
-    "`'ENSG00000141510.18'` -> `('ENSG00000141510', 18)`; no version -> None."
+    "`'ENSG00000141510.18'` -> `('ENSG00000141510', 18)`; no version (or one not of ASCII digits) -> None."
     base, dot, version = stable_id.partition('.')
-    return (base, int(version)) if dot and version.isdigit() else (stable_id, None)
+    return (base, int(version)) if dot and version.isascii() and version.isdigit() else (stable_id, None)
 
 # %% ../nbs/04_fetch.ipynb #8d9e0f1a
 @dataclass(frozen=True)
@@ -196,6 +214,43 @@ def parse_pep_header(header: str) -> PepRecord:
     except KeyError as e: raise ValueError(f'it has no {e.args[0]}: field') from None
     except ValueError: raise ValueError('its fields are not those of an Ensembl pep header') from None
 
+# %% ../nbs/04_fetch.ipynb #6b053a10
+class PepIds:
+    "The protein and transcript IDs of a pep FASTA seen so far, to refuse one ID with two genes, transcripts or sequences."
+    def __init__(self, name: str):
+        self.name, self.repeats = name, 0
+        self.proteins: dict[str, tuple] = {}  # protein ID -> (gene, transcript, line, hash of the sequence or None)
+        self.transcripts: dict[str, str] = {}  # transcript ID -> protein ID
+
+    def _refuse(self, what: str, first: tuple, rec: PepRecord, line: int):
+        g, t, n, _ = first
+        raise SourceError(f"{self.name}: {what}: line {n} (gene {g}, transcript {t}) and line {line} (gene {rec.gene_id}, "
+                          f"transcript {rec.transcript_id}); one protein ID must have one gene and one sequence (a merged or "
+                          "edited FASTA?): use one Ensembl release's *.pep.all.fa.gz")
+
+# %% ../nbs/04_fetch.ipynb #da8a29de
+@patch
+def header(self: PepIds, rec: PepRecord, line: int):
+    "Check `rec`'s protein and transcript against the records before; `SourceError` on a conflict."
+    first = self.proteins.get(rec.protein_id)
+    if first is not None and first[0] != rec.gene_id: self._refuse(f'protein {rec.protein_id} stands under two genes', first, rec, line)
+    if first is not None and first[1] != rec.transcript_id: self._refuse(f'protein {rec.protein_id} stands under two transcripts', first, rec, line)
+    other = self.transcripts.setdefault(rec.transcript_id, rec.protein_id)
+    if other != rec.protein_id:
+        self._refuse(f'transcript {rec.transcript_id} has two translations, {other} and {rec.protein_id}', self.proteins[other], rec, line)
+    if first is None: self.proteins[rec.protein_id] = (rec.gene_id, rec.transcript_id, line, None)
+
+# %% ../nbs/04_fetch.ipynb #fe1cc476
+@patch
+def sequence(self: PepIds, rec: PepRecord, line: int) -> bool:
+    "Check a kept record's sequence against an earlier record of its protein; False for an exact repeat."
+    g, t, first_line, digest = self.proteins[rec.protein_id]
+    if first_line == line: self.proteins[rec.protein_id] = (g, t, line, hash(rec.seq)); return True
+    if digest is not None and digest != hash(rec.seq):
+        self._refuse(f'protein {rec.protein_id} has two different sequences', (g, t, first_line, digest), rec, line)
+    self.repeats += 1
+    return False
+
 # %% ../nbs/04_fetch.ipynb #5aaef692
 def open_text(path: str | Path):
     "Open a text file for reading, gunzipping it when it starts with gzip's magic bytes."
@@ -207,23 +262,26 @@ _PEP_EXAMPLE = "'>ENSP... pep chromosome:GRCh38:... gene:ENSG... transcript:ENST
 
 def read_pep_fasta(path: str | Path, keep: Callable[[PepRecord], bool] | None = None) -> Iterator[PepRecord]:
     "Stream the records of an Ensembl pep FASTA that `keep` accepts (all when None), with their sequences."
-    def finish(rec, chunks): return replace(rec, seq=''.join(chunks))
+    ids = PepIds(Path(path).name)
+    def finish(rec, chunks, at): rec = replace(rec, seq=''.join(chunks)); return rec if ids.sequence(rec, at) else None
     try:
         with open_text(path) as f:
-            rec, chunks = None, []
+            rec, chunks, at = None, [], 0
             for n, line in enumerate(f, 1):
                 if line.startswith('>'):
-                    if rec is not None: yield finish(rec, chunks)
-                    try: rec, chunks = parse_pep_header(line), []
+                    if rec is not None and (done := finish(rec, chunks, at)): yield done
+                    try: rec, chunks, at = parse_pep_header(line), [], n
                     except ValueError as e:
                         raise SourceError(f'{Path(path).name} line {n} is not an Ensembl pep FASTA header ({line.strip()[:60]!r}: {e}); '
                                           f'expected {_PEP_EXAMPLE}, as in Ensembl\'s *.pep.all.fa.gz') from None
+                    ids.header(rec, n)
                     if keep is not None and not keep(rec): rec = None
                 elif rec is not None: chunks.append(line.strip())
-            if rec is not None: yield finish(rec, chunks)
+            if rec is not None and (done := finish(rec, chunks, at)): yield done
     except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise SourceError(f'{Path(path).name} is not a text FASTA file, nor a whole gzip of one ({type(e).__name__}: {e}); '
                           "expected Ensembl's *.pep.all.fa(.gz)") from None
+    if ids.repeats: logger.warning('%s: %d records repeated exactly (same protein, gene and sequence) were read once', Path(path).name, ids.repeats)
 
 # %% ../nbs/04_fetch.ipynb #17e1314c
 _GTF_ATTRIBUTE = re.compile(r'(\S+) "([^"]*)"')
@@ -239,23 +297,30 @@ class GtfGene:
     canonical_transcript: str | None = None
 
 # %% ../nbs/04_fetch.ipynb #92ece038
+_GTF_EXPECTED = "expected Ensembl's <Species>.<assembly>.<release>.gtf(.gz), e.g. Homo_sapiens.GRCh38.110.gtf.gz"
+
 def read_gtf_genes(path: str | Path, keep: Callable[[str, str | None], bool]) -> dict[str, GtfGene]:
     "Stream an Ensembl GTF; for genes where `keep(gene_id, symbol)` holds, the gene facts and its `Ensembl_canonical` transcript."
-    genes = {}
-    with open_text(path) as f:
-        for line in f:
-            if line.startswith('#'): continue
-            cols = line.rstrip('\n').split('\t', 8)
-            if len(cols) < 9 or cols[2] not in ('gene', 'transcript'): continue
-            pairs = _GTF_ATTRIBUTE.findall(cols[8])
-            attrs = dict(pairs)
-            gid = attrs['gene_id']
-            if cols[2] == 'gene':
-                if keep(gid, attrs.get('gene_name')):
-                    genes[gid] = GtfGene(gid, int(attrs['gene_version']) if 'gene_version' in attrs else None,
-                                         attrs.get('gene_name'), attrs.get('gene_biotype'), cols[0])
-            elif gid in genes and ('tag', 'Ensembl_canonical') in pairs:
-                genes[gid].canonical_transcript = attrs['transcript_id']
+    genes, name, features = {}, Path(path).name, 0
+    try:
+        with open_text(path) as f:
+            for n, line in enumerate(f, 1):
+                cols = line.rstrip('\n').split('\t', 8)
+                if line.startswith('#') or len(cols) < 9: continue
+                features += 1
+                if cols[2] not in ('gene', 'transcript'): continue
+                pairs = _GTF_ATTRIBUTE.findall(cols[8]); attrs = dict(pairs)
+                if (gid := attrs.get('gene_id')) is None:
+                    raise SourceError(f'{name} line {n} has no gene_id attribute ({line.strip()[:60]!r}): not an Ensembl GTF; {_GTF_EXPECTED}')
+                if cols[2] == 'gene':
+                    if keep(gid, attrs.get('gene_name')):
+                        genes[gid] = GtfGene(gid, int(attrs['gene_version']) if attrs.get('gene_version', '').isdecimal() else None,
+                                             attrs.get('gene_name'), attrs.get('gene_biotype'), cols[0])
+                elif gid in genes and ('tag', 'Ensembl_canonical') in pairs:
+                    genes[gid].canonical_transcript = attrs.get('transcript_id')
+    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise SourceError(f'{name} is not a text GTF file, nor a whole gzip of one ({type(e).__name__}: {e}); {_GTF_EXPECTED}') from None
+    if not features: raise SourceError(f'{name} holds no GTF line (9 tab-separated columns): not a GTF; {_GTF_EXPECTED}')
     return genes
 
 # %% ../nbs/04_fetch.ipynb #46e6116a
@@ -384,7 +449,9 @@ def fetch_files(genes, fasta: str | Path, gtf: str | Path | None = None, *, biot
         records.append(gene_record(e, gid, *facts, isoforms, excluded, biotypes))
     if gtf: _check_gtf(records, annotated, fasta, gtf)
     canonical = _canonical_provenance(records, 'gtf' if gtf else None)
-    return FetchResult(records, summarize(records, seconds=time.perf_counter() - t0), 'files', str(fasta),
+    summary = summarize(records, seconds=time.perf_counter() - t0)
+    if summary.outside_alphabet: logger.warning('%s: letters outside the amino-acid alphabet, kept as written: %s', Path(fasta).name, summary.outside_alphabet)
+    return FetchResult(records, summary, 'files', str(fasta),
                        release if release is not None else _release_from_gtf(gtf), species, biotypes, *canonical)
 
 # %% ../nbs/04_fetch.ipynb #eb855788

@@ -34,8 +34,8 @@ ENSEMBL_SPECIES = {
 "Ensembl stable-ID species code (between `ENS` and the feature letter) -> Ensembl species name."
 
 # %% ../nbs/01_genes.ipynb #42156e56
-_ENSEMBL_ID = re.compile(r'ENS(?P<code>[A-Z]{3})?(?P<feature>[GTPER])(?P<digits>\d{11})(?:\.(?P<version>\d+))?(?:_PAR_Y)?')
-_ID_LIKE = re.compile(r'ENS[A-Z]{0,3}[GTPER]\d')
+_ENSEMBL_ID = re.compile(r'ENS(?P<code>[A-Z]{3})?(?P<feature>[GTPER])(?P<digits>[0-9]{11})(?:\.(?P<version>[0-9]+))?(?:_PAR_Y)?')
+_ID_LIKE = re.compile(r'ENS[A-Z]{0,3}[GTPER][0-9]')
 _SYMBOL = re.compile(r'[A-Za-z0-9][A-Za-z0-9._@:/+()\[\]\'-]*')
 _FEATURES = {'T': 'a transcript ID', 'P': 'a protein ID', 'E': 'an exon ID', 'R': 'a regulatory-feature ID'}
 
@@ -53,6 +53,8 @@ class GeneEntry:
 # %% ../nbs/01_genes.ipynb #e05af7fa
 def _classify(text: str, line: int = 0) -> GeneEntry | str:
     "The `GeneEntry` of one value, or the reason it is not a gene."
+    if (odd := next((ch for ch in text if not ch.isascii()), None)):
+        return f"is neither an Ensembl gene ID nor a gene symbol: it holds the non-ASCII character {odd!r} (U+{ord(odd):04X}); IDs and symbols are ASCII"
     upper = text.upper()
     if (m := _ENSEMBL_ID.fullmatch(upper)):
         if m['feature'] != 'G': return f"is {_FEATURES[m['feature']]}; a gene ID (ENS...G...) is expected"
