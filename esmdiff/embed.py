@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_embed.ipynb #22f35b47
 from __future__ import annotations
-import logging, math, time
+import ctypes, ctypes.util, functools, logging, math, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -15,8 +15,8 @@ from .vector_cache import VectorCache, cache_key, sequence_hash
 
 # %% auto #0
 __all__ = ['logger', 'ESM2_LETTERS', 'WINDOW_OVERLAP', 'LONG_POLICIES', 'POOLING', 'normalise_sequence', 'windows', 'Unit',
-           'handling_of', 'plan_units', 'plan_batches', 'embed_units', 'plan_chunks', 'shard_chunks', 'embed_to_cache',
-           'vector_key', 'EmbedStats', 'EmbedResult', 'embed_sequences']
+           'handling_of', 'plan_units', 'plan_batches', 'embed_units', 'plan_chunks', 'shard_chunks', 'release_memory',
+           'embed_to_cache', 'vector_key', 'EmbedStats', 'EmbedResult', 'embed_sequences']
 
 # %% ../nbs/11_embed.ipynb #b0e00002
 from .checkpoints import (ESM2_MODELS, ESM2_CHECKPOINT_GLOBALS, FAIR_ESM_URL, HF_ESM2_CONFIG, HF_ESM2_DEFAULTS,
@@ -137,6 +137,21 @@ def shard_chunks(chunk_tokens: list[int], world_size: int) -> list[int]:
         load[owner[c]] += chunk_tokens[c]
     return owner
 
+# %% ../nbs/11_embed.ipynb #23f3217e
+@functools.cache
+def _glibc():
+    "The C library when it is glibc (it has `malloc_trim`), else None."
+    try: libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    except OSError: return None
+    return libc if hasattr(libc, 'malloc_trim') else None
+
+def release_memory() -> bool:
+    "Return the heap's free pages to the system (glibc's `malloc_trim`); False where there is no glibc."
+    libc = _glibc()
+    if libc is None: return False
+    libc.malloc_trim(0)
+    return True
+
 # %% ../nbs/11_embed.ipynb #208fc185
 def _seq_of(units, batches, b): return {units[i].seq for i in batches[b]}
 
@@ -186,6 +201,7 @@ def embed_to_cache(
                     embedded += len(new)
                 for s in finished: del sums[s]
                 bar.update(sum(u.end - u.start for u in batch))
+            release_memory()  # the chunk's states are freed: hand the pages back (peak flat in the number of genes)
     return embedded
 
 # %% ../nbs/11_embed.ipynb #b0e00011
