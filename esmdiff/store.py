@@ -78,7 +78,7 @@ class StoreError(FormatError):
 class AmbiguousGeneError(KeyError):
     "A gene name that matches more than one stored gene."
 
-# %% ../nbs/13_store.ipynb #056e2617
+# %% ../nbs/13_store.ipynb #bdaa9c82
 def _key_and_id(name: str) -> tuple[str, str | None]:
     "The key `name` is compared by (see `gene_key`) and the unversioned Ensembl gene ID it is (None: not one), from one parse."
     g = name.strip()
@@ -208,7 +208,7 @@ def _check_rows(self: EsmStore):
     bad = (~torch.isfinite(self.emb)).any(1).nonzero().flatten().tolist()
     if bad: raise StoreError(f"emb has NaN or inf in {len(bad)} rows (e.g. row {bad[0]}, {self.protein_ids[bad[0]]})")
 
-# %% ../nbs/13_store.ipynb #f3fbdaaa
+# %% ../nbs/13_store.ipynb #80195f56
 @patch
 def _check_positions(self: EsmStore, positions):
     "Set `positions`: each gene's `[chromosome, start]`, None when unknown."
@@ -229,21 +229,14 @@ def _name_map(values, what: str, known: Mapping) -> dict:
         if v is not None and not isinstance(v, str): raise StoreError(f"{what}[{g!r}] must be a str or None, got {v!r}")
     return {g: v for g, v in values.items() if v}
 
-# %% ../nbs/13_store.ipynb #fd97e3a0
-def _ensembl_id(name: str | None) -> str | None:
-    "The unversioned Ensembl gene ID `name` is, or None when it is not one."
-    try: e = parse_gene(name.strip())
-    except (GeneListError, AttributeError): return None
-    return e.query if e.kind == 'ensembl' else None
-
-# %% ../nbs/13_store.ipynb #a068067d
+# %% ../nbs/13_store.ipynb #ea1ff22a
 @patch
 def _check_names(self: EsmStore, gene_ids, symbols):
     "Set `gene_ids` and `symbols` (one entry per distinct gene) and the alias table."
     ids, syms = _name_map(gene_ids, 'gene_ids', self.gene_to_isoform_indices), _name_map(symbols, 'symbols', self.gene_to_isoform_indices)
     for g, v in ids.items():
-        if _ensembl_id(v) is None: raise StoreError(f"gene_ids[{g!r}] is {v!r}, not an Ensembl gene ID (ENS...G + 11 digits)")
-    self.gene_ids = {g: self._names[g][1] or _ensembl_id(ids.get(g)) for g in self.distinct_genes}
+        if _key_and_id(v)[1] is None: raise StoreError(f"gene_ids[{g!r}] is {v!r}, not an Ensembl gene ID (ENS...G + 11 digits)")
+    self.gene_ids = {g: self._names[g][1] or (_key_and_id(ids[g])[1] if g in ids else None) for g in self.distinct_genes}
     self.symbols = {g: syms.get(g) for g in self.distinct_genes}
     self._by_alias = {}
     for g in self.distinct_genes:  # an ID is its own key; a symbol is parsed once
@@ -291,7 +284,7 @@ def _lookup(self: EsmStore, gene: str) -> list[str]:
     k = gene_key(gene)
     return [self._gene_by_key[k]] if k in self._gene_by_key else self._by_alias.get(k, [])
 
-# %% ../nbs/13_store.ipynb #a3a9a74b
+# %% ../nbs/13_store.ipynb #109f5be2
 @patch
 def _resolve(self: EsmStore, gene: str) -> str | None:
     "The stored name of `gene`, or None; `AmbiguousGeneError` when it names two stored genes."
@@ -301,11 +294,11 @@ def _resolve(self: EsmStore, gene: str) -> str | None:
                                  "name the one meant by its Ensembl ID")
     return found[0] if found else None
 
-# %% ../nbs/13_store.ipynb #c473777a
+# %% ../nbs/13_store.ipynb #e64c5df3
 @patch
 def __contains__(self: EsmStore, gene: str) -> bool: return isinstance(gene, str) and bool(self._lookup(gene))
 
-# %% ../nbs/13_store.ipynb #03a2d3fb
+# %% ../nbs/13_store.ipynb #f5252b68
 @patch
 def _stored(self: EsmStore, gene: str) -> str:
     "The stored name of `gene`; KeyError naming it when absent."
@@ -319,13 +312,13 @@ def status(self: EsmStore, gene: str) -> str:
     "What happened to `gene` (any of its names): one of `GENE_STATUSES`."
     return self.gene_status[self._stored(gene)]
 
-# %% ../nbs/13_store.ipynb #003f2b1f
+# %% ../nbs/13_store.ipynb #9f16295b
 @patch
 def rows(self: EsmStore, gene: str) -> torch.Tensor:
     "Vectors of `gene`'s isoforms as float32 `[k, dim]`, canonical first (k=0 without protein)."
     return self.emb[self.gene_to_isoform_indices[self._stored(gene)]].float()
 
-# %% ../nbs/13_store.ipynb #976753ba
+# %% ../nbs/13_store.ipynb #89a931cb
 @patch
 def canonical(self: EsmStore, gene: str) -> torch.Tensor | None:
     "Canonical (first) vector of `gene` as float32 `[dim]`, None when it has no protein."
@@ -367,7 +360,7 @@ def _aligned_rows(self: EsmStore, found: Sequence[str | None], limit: int | None
     "Store rows (at most `limit`, canonical first) of each aligned gene of `found`; [] for None."
     return [self.gene_to_isoform_indices[g][:limit] if g is not None else [] for g in found]
 
-# %% ../nbs/13_store.ipynb #5500e3d5
+# %% ../nbs/13_store.ipynb #a76eddf0
 def _row_layout(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Long tensors (gene position, isoform slot, store row) with one entry per row of `rows`."
     layout = [(i, j, r) for i, rs in enumerate(rows) for j, r in enumerate(rs)]
@@ -382,7 +375,7 @@ def check_pooling(pooling: str, extra: Sequence[str] = ()) -> str:
     if pooling not in allowed: raise ValueError(f"pooling must be one of {allowed}, got {pooling!r}")
     return pooling
 
-# %% ../nbs/13_store.ipynb #a02ed28b
+# %% ../nbs/13_store.ipynb #f543cdd7
 @patch
 def _pool(self: EsmStore, found: Sequence[str | None], pooling: str = 'canonical') -> tuple[torch.Tensor, torch.Tensor]:
     "`(float32 [n, dim], bool mask [n])` for aligned genes `found` (None: no vector)."
@@ -394,7 +387,7 @@ def _pool(self: EsmStore, found: Sequence[str | None], pooling: str = 'canonical
         out.index_add_(0, gene_pos[c:c + 8192], self.emb[flat[c:c + 8192]].float())
     return out / counts.clamp(min=1)[:, None], counts > 0
 
-# %% ../nbs/13_store.ipynb #bd172eb6
+# %% ../nbs/13_store.ipynb #a19c0dbc
 @patch
 def gene_matrix(self: EsmStore, gene_order: Iterable[str], pooling: str = 'canonical', warn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     "`(float32 [n, dim], bool mask [n])` for the genes of `gene_order` (IDs or symbols); zero rows and mask False without a vector (warned unless `warn` is False)."
@@ -421,7 +414,7 @@ def status_counts(self: EsmStore) -> dict[str, int]:
     c = Counter(self.gene_status.values())
     return {k: c[k] for k in GENE_STATUSES if c[k]}
 
-# %% ../nbs/13_store.ipynb #c1510d81
+# %% ../nbs/13_store.ipynb #ea12786b
 @patch
 def __repr__(self: EsmStore) -> str:
     model = ', '.join(f"{k}={self.meta[k]!r}" for k in ('model', 'layer', 'format') if k in self.meta)
@@ -519,7 +512,7 @@ def _file_names(d: Mapping) -> dict:
         ids = {g: v for g, v in meta['gene_ids'].items() if g in known}
     return dict(gene_ids=ids, symbols=d.get('symbols'), positions=d.get('positions'))
 
-# %% ../nbs/13_store.ipynb #c55db691
+# %% ../nbs/13_store.ipynb #ba1dbbdf
 @patch(cls_method=True)
 def from_dict(cls: EsmStore, d: Mapping, source: str = 'the file') -> EsmStore:
     "A store from the content of an `esm_all.pt` file (format 2, format 1, or the predecessor script's); `source` names it in warnings."
@@ -535,7 +528,7 @@ def from_dict(cls: EsmStore, d: Mapping, source: str = 'the file') -> EsmStore:
     if v == 1: return cls(**fields, gene_status=d.get('gene_status'), **_file_names(d))
     return _without_placeholders(fields, d.get('is_placeholder'), d.get('gene_status'), _file_names(d))
 
-# %% ../nbs/13_store.ipynb #3e63b925
+# %% ../nbs/13_store.ipynb #bc86b1dd
 @patch(cls_method=True)
 def load(cls: EsmStore, path: str | os.PathLike) -> EsmStore:
     "Read and validate the store at `path`; errors name the file."
@@ -544,7 +537,7 @@ def load(cls: EsmStore, path: str | os.PathLike) -> EsmStore:
     try: return cls.from_dict(d, source=str(path))
     except StoreError as e: raise StoreError(f"{path}: {e}") from None
 
-# %% ../nbs/13_store.ipynb #6521628a
+# %% ../nbs/13_store.ipynb #363ec586
 def load_store(path: str | os.PathLike) -> EsmStore:
     "Read and validate the `esm_all.pt` store at `path`: `EsmStore.load(path)`."
     return EsmStore.load(path)
@@ -584,7 +577,7 @@ def _same_gene(a: EsmStore, ga: str, b: EsmStore, gb: str, tol: float) -> bool:
     if [a.protein_ids[r] for r in ra] != [b.protein_ids[r] for r in rb]: return False
     return bool((a.emb[ra].float() - b.emb[rb].float()).abs().max() <= tol)
 
-# %% ../nbs/13_store.ipynb #334b729a
+# %% ../nbs/13_store.ipynb #f563606b
 def _counterpart(a: EsmStore, b: EsmStore, gb: str) -> str | None:
     "The gene of `a` that gene `gb` of `b` is, or None; StoreError when its name matches two genes of `a`."
     for name in (gb, b.gene_ids[gb]):
@@ -648,7 +641,7 @@ def _name_of(self: EsmStore, g: str, by: str) -> str | None:
     try: return g if parse_gene(g).kind == 'symbol' else None
     except GeneListError: return None
 
-# %% ../nbs/13_store.ipynb #2e1ff384
+# %% ../nbs/13_store.ipynb #522a70ad
 @patch
 def to_gene_dict(self: EsmStore, by: str = 'symbol', pooling: str = 'canonical') -> dict[str, torch.Tensor]:
     "`{name: float32 [dim]}` for every gene with a vector, keyed by `by` ('symbol' or 'gene_id'), pooled by `pooling`."
@@ -669,7 +662,7 @@ def to_anndata(self: EsmStore, adata, key: str = 'X_esm2', pooling: str = 'canon
     adata.uns[key] = {**{k: self.meta[k] for k in ('model', 'layer') if isinstance(self.meta.get(k), (str, int))}, 'pooling': pooling}
     return adata
 
-# %% ../nbs/13_store.ipynb #69275d11
+# %% ../nbs/13_store.ipynb #6e2e4231
 @patch
 def _write_uce(self: EsmStore, path: Path):
     "UCE's gene dict at `path` (mean over every protein of a symbol) and, where positions are known, `<stem>.positions.csv`."
