@@ -78,13 +78,19 @@ class StoreError(FormatError):
 class AmbiguousGeneError(KeyError):
     "A gene name that matches more than one stored gene."
 
+# %% ../nbs/13_store.ipynb #bdaa9c82
+def _key_and_id(name: str) -> tuple[str, str | None]:
+    "The key `name` is compared by (see `gene_key`) and the unversioned Ensembl gene ID it is (None: not one), from one parse."
+    g = name.strip()
+    try: e = parse_gene(g)
+    except GeneListError: return g.upper(), None  # not a gene name esmdiff.genes accepts: compared as written
+    return e.query.upper(), e.query if e.kind == 'ensembl' else None
+
 # %% ../nbs/13_store.ipynb #a08bcad7
 def gene_key(gene: str) -> str:
     "The form in which gene names are compared: Ensembl gene IDs as `esmdiff.genes` reads them, everything upper-case."
     if not isinstance(gene, str): raise TypeError(f"gene names must be str, got {type(gene).__name__}: {gene!r}")
-    g = gene.strip()
-    try: return parse_gene(g).query.upper()
-    except GeneListError: return g.upper()  # not a gene name esmdiff.genes accepts: compared as written
+    return _key_and_id(gene)[0]
 
 # %% ../nbs/13_store.ipynb #19035b83
 def _per_row(values, name: str, n_rows: int, default):
@@ -129,13 +135,13 @@ class EsmStore:
 # %% ../nbs/13_store.ipynb #3b123594
 @patch
 def _check_genes(self: EsmStore, genes) -> list[str]:
-    "`genes` as a list of str in which each gene has one spelling; sets `distinct_genes`."
+    "`genes` as a list of str in which each gene has one spelling; sets `distinct_genes` and each one's key and ID."
     if isinstance(genes, str): raise StoreError("genes must be a list of gene names, got a single str")
-    genes = list(genes)
-    self._gene_by_key = {}
+    genes, self._gene_by_key, self._names = list(genes), {}, {}
     for g in genes:
         if not isinstance(g, str): raise StoreError(f"genes must be str, got {type(g).__name__} {g!r}")
-        k = gene_key(g)
+        if g in self._names: continue  # a repeated line, checked on its first
+        self._names[g] = _key_and_id(g); k = self._names[g][0]
         if self._gene_by_key.setdefault(k, g) != g:
             raise StoreError(f"genes lists {self._gene_by_key[k]!r} and {g!r}, two spellings of one gene; write it the "
                              "same way on every line (repeated lines share the gene's rows)")
@@ -148,8 +154,7 @@ def _check_index(self: EsmStore, index) -> dict[str, list[int]]:
     "`gene_to_isoform_indices` completed with empty lists, checked against `genes` and `emb`."
     if not isinstance(index, Mapping): raise StoreError(f"gene_to_isoform_indices must be a dict, got {type(index).__name__}")
     for g in index:
-        if not isinstance(g, str) or self._gene_by_key.get(gene_key(g)) != g:
-            raise StoreError(f"gene_to_isoform_indices names gene {g!r}, which is not in genes")
+        if not isinstance(g, str) or g not in self._names: raise StoreError(f"gene_to_isoform_indices names gene {g!r}, which is not in genes")
     owner, out = {}, {}
     for g in self.distinct_genes:
         rows = index.get(g, [])
@@ -203,7 +208,7 @@ def _check_rows(self: EsmStore):
     bad = (~torch.isfinite(self.emb)).any(1).nonzero().flatten().tolist()
     if bad: raise StoreError(f"emb has NaN or inf in {len(bad)} rows (e.g. row {bad[0]}, {self.protein_ids[bad[0]]})")
 
-# %% ../nbs/13_store.ipynb #98c16fed
+# %% ../nbs/13_store.ipynb #80195f56
 @patch
 def _check_positions(self: EsmStore, positions):
     "Set `positions`: each gene's `[chromosome, start]`, None when unknown."
@@ -224,26 +229,19 @@ def _name_map(values, what: str, known: Mapping) -> dict:
         if v is not None and not isinstance(v, str): raise StoreError(f"{what}[{g!r}] must be a str or None, got {v!r}")
     return {g: v for g, v in values.items() if v}
 
-# %% ../nbs/13_store.ipynb #f1295799
-def _ensembl_id(name: str | None) -> str | None:
-    "The unversioned Ensembl gene ID `name` is, or None when it is not one."
-    try: e = parse_gene(name.strip())
-    except (GeneListError, AttributeError): return None
-    return e.query if e.kind == 'ensembl' else None
-
-# %% ../nbs/13_store.ipynb #c99bf3e6
+# %% ../nbs/13_store.ipynb #ea1ff22a
 @patch
 def _check_names(self: EsmStore, gene_ids, symbols):
     "Set `gene_ids` and `symbols` (one entry per distinct gene) and the alias table."
     ids, syms = _name_map(gene_ids, 'gene_ids', self.gene_to_isoform_indices), _name_map(symbols, 'symbols', self.gene_to_isoform_indices)
     for g, v in ids.items():
-        if _ensembl_id(v) is None: raise StoreError(f"gene_ids[{g!r}] is {v!r}, not an Ensembl gene ID (ENS...G + 11 digits)")
-    self.gene_ids = {g: _ensembl_id(g) or _ensembl_id(ids.get(g)) for g in self.distinct_genes}
+        if _key_and_id(v)[1] is None: raise StoreError(f"gene_ids[{g!r}] is {v!r}, not an Ensembl gene ID (ENS...G + 11 digits)")
+    self.gene_ids = {g: self._names[g][1] or (_key_and_id(ids[g])[1] if g in ids else None) for g in self.distinct_genes}
     self.symbols = {g: syms.get(g) for g in self.distinct_genes}
     self._by_alias = {}
-    for g in self.distinct_genes:
-        for alias in {gene_key(a) for a in (self.gene_ids[g], self.symbols[g]) if a} - {gene_key(g)}:
-            self._by_alias.setdefault(alias, []).append(g)
+    for g in self.distinct_genes:  # an ID is its own key; a symbol is parsed once
+        aliases = {self.gene_ids[g].upper() if self.gene_ids[g] else None, gene_key(self.symbols[g]) if self.symbols[g] else None}
+        for alias in aliases - {None, self._names[g][0]}: self._by_alias.setdefault(alias, []).append(g)
 
 # %% ../nbs/13_store.ipynb #1ba6293a
 @patch(cls_method=True)
@@ -286,7 +284,7 @@ def _lookup(self: EsmStore, gene: str) -> list[str]:
     k = gene_key(gene)
     return [self._gene_by_key[k]] if k in self._gene_by_key else self._by_alias.get(k, [])
 
-# %% ../nbs/13_store.ipynb #bc1e3d42
+# %% ../nbs/13_store.ipynb #109f5be2
 @patch
 def _resolve(self: EsmStore, gene: str) -> str | None:
     "The stored name of `gene`, or None; `AmbiguousGeneError` when it names two stored genes."
@@ -296,11 +294,11 @@ def _resolve(self: EsmStore, gene: str) -> str | None:
                                  "name the one meant by its Ensembl ID")
     return found[0] if found else None
 
-# %% ../nbs/13_store.ipynb #336bef28
+# %% ../nbs/13_store.ipynb #e64c5df3
 @patch
 def __contains__(self: EsmStore, gene: str) -> bool: return isinstance(gene, str) and bool(self._lookup(gene))
 
-# %% ../nbs/13_store.ipynb #9cd7eb8b
+# %% ../nbs/13_store.ipynb #f5252b68
 @patch
 def _stored(self: EsmStore, gene: str) -> str:
     "The stored name of `gene`; KeyError naming it when absent."
@@ -314,13 +312,13 @@ def status(self: EsmStore, gene: str) -> str:
     "What happened to `gene` (any of its names): one of `GENE_STATUSES`."
     return self.gene_status[self._stored(gene)]
 
-# %% ../nbs/13_store.ipynb #7f3e5b37
+# %% ../nbs/13_store.ipynb #9f16295b
 @patch
 def rows(self: EsmStore, gene: str) -> torch.Tensor:
     "Vectors of `gene`'s isoforms as float32 `[k, dim]`, canonical first (k=0 without protein)."
     return self.emb[self.gene_to_isoform_indices[self._stored(gene)]].float()
 
-# %% ../nbs/13_store.ipynb #24088bed
+# %% ../nbs/13_store.ipynb #89a931cb
 @patch
 def canonical(self: EsmStore, gene: str) -> torch.Tensor | None:
     "Canonical (first) vector of `gene` as float32 `[dim]`, None when it has no protein."
@@ -362,7 +360,7 @@ def _aligned_rows(self: EsmStore, found: Sequence[str | None], limit: int | None
     "Store rows (at most `limit`, canonical first) of each aligned gene of `found`; [] for None."
     return [self.gene_to_isoform_indices[g][:limit] if g is not None else [] for g in found]
 
-# %% ../nbs/13_store.ipynb #f4e858cb
+# %% ../nbs/13_store.ipynb #a76eddf0
 def _row_layout(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Long tensors (gene position, isoform slot, store row) with one entry per row of `rows`."
     layout = [(i, j, r) for i, rs in enumerate(rows) for j, r in enumerate(rs)]
@@ -377,7 +375,7 @@ def check_pooling(pooling: str, extra: Sequence[str] = ()) -> str:
     if pooling not in allowed: raise ValueError(f"pooling must be one of {allowed}, got {pooling!r}")
     return pooling
 
-# %% ../nbs/13_store.ipynb #f19ae164
+# %% ../nbs/13_store.ipynb #f543cdd7
 @patch
 def _pool(self: EsmStore, found: Sequence[str | None], pooling: str = 'canonical') -> tuple[torch.Tensor, torch.Tensor]:
     "`(float32 [n, dim], bool mask [n])` for aligned genes `found` (None: no vector)."
@@ -389,7 +387,7 @@ def _pool(self: EsmStore, found: Sequence[str | None], pooling: str = 'canonical
         out.index_add_(0, gene_pos[c:c + 8192], self.emb[flat[c:c + 8192]].float())
     return out / counts.clamp(min=1)[:, None], counts > 0
 
-# %% ../nbs/13_store.ipynb #685d1391
+# %% ../nbs/13_store.ipynb #a19c0dbc
 @patch
 def gene_matrix(self: EsmStore, gene_order: Iterable[str], pooling: str = 'canonical', warn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     "`(float32 [n, dim], bool mask [n])` for the genes of `gene_order` (IDs or symbols); zero rows and mask False without a vector (warned unless `warn` is False)."
@@ -416,7 +414,7 @@ def status_counts(self: EsmStore) -> dict[str, int]:
     c = Counter(self.gene_status.values())
     return {k: c[k] for k in GENE_STATUSES if c[k]}
 
-# %% ../nbs/13_store.ipynb #890c15c7
+# %% ../nbs/13_store.ipynb #ea12786b
 @patch
 def __repr__(self: EsmStore) -> str:
     model = ', '.join(f"{k}={self.meta[k]!r}" for k in ('model', 'layer', 'format') if k in self.meta)
@@ -514,7 +512,7 @@ def _file_names(d: Mapping) -> dict:
         ids = {g: v for g, v in meta['gene_ids'].items() if g in known}
     return dict(gene_ids=ids, symbols=d.get('symbols'), positions=d.get('positions'))
 
-# %% ../nbs/13_store.ipynb #1a838bfa
+# %% ../nbs/13_store.ipynb #ba1dbbdf
 @patch(cls_method=True)
 def from_dict(cls: EsmStore, d: Mapping, source: str = 'the file') -> EsmStore:
     "A store from the content of an `esm_all.pt` file (format 2, format 1, or the predecessor script's); `source` names it in warnings."
@@ -530,7 +528,7 @@ def from_dict(cls: EsmStore, d: Mapping, source: str = 'the file') -> EsmStore:
     if v == 1: return cls(**fields, gene_status=d.get('gene_status'), **_file_names(d))
     return _without_placeholders(fields, d.get('is_placeholder'), d.get('gene_status'), _file_names(d))
 
-# %% ../nbs/13_store.ipynb #44bd347f
+# %% ../nbs/13_store.ipynb #bc86b1dd
 @patch(cls_method=True)
 def load(cls: EsmStore, path: str | os.PathLike) -> EsmStore:
     "Read and validate the store at `path`; errors name the file."
@@ -539,7 +537,7 @@ def load(cls: EsmStore, path: str | os.PathLike) -> EsmStore:
     try: return cls.from_dict(d, source=str(path))
     except StoreError as e: raise StoreError(f"{path}: {e}") from None
 
-# %% ../nbs/13_store.ipynb #2882b370
+# %% ../nbs/13_store.ipynb #363ec586
 def load_store(path: str | os.PathLike) -> EsmStore:
     "Read and validate the `esm_all.pt` store at `path`: `EsmStore.load(path)`."
     return EsmStore.load(path)
@@ -579,7 +577,7 @@ def _same_gene(a: EsmStore, ga: str, b: EsmStore, gb: str, tol: float) -> bool:
     if [a.protein_ids[r] for r in ra] != [b.protein_ids[r] for r in rb]: return False
     return bool((a.emb[ra].float() - b.emb[rb].float()).abs().max() <= tol)
 
-# %% ../nbs/13_store.ipynb #098631ea
+# %% ../nbs/13_store.ipynb #f563606b
 def _counterpart(a: EsmStore, b: EsmStore, gb: str) -> str | None:
     "The gene of `a` that gene `gb` of `b` is, or None; StoreError when its name matches two genes of `a`."
     for name in (gb, b.gene_ids[gb]):
@@ -643,7 +641,7 @@ def _name_of(self: EsmStore, g: str, by: str) -> str | None:
     try: return g if parse_gene(g).kind == 'symbol' else None
     except GeneListError: return None
 
-# %% ../nbs/13_store.ipynb #860145bf
+# %% ../nbs/13_store.ipynb #522a70ad
 @patch
 def to_gene_dict(self: EsmStore, by: str = 'symbol', pooling: str = 'canonical') -> dict[str, torch.Tensor]:
     "`{name: float32 [dim]}` for every gene with a vector, keyed by `by` ('symbol' or 'gene_id'), pooled by `pooling`."
@@ -664,7 +662,7 @@ def to_anndata(self: EsmStore, adata, key: str = 'X_esm2', pooling: str = 'canon
     adata.uns[key] = {**{k: self.meta[k] for k in ('model', 'layer') if isinstance(self.meta.get(k), (str, int))}, 'pooling': pooling}
     return adata
 
-# %% ../nbs/13_store.ipynb #6441c51c
+# %% ../nbs/13_store.ipynb #6e2e4231
 @patch
 def _write_uce(self: EsmStore, path: Path):
     "UCE's gene dict at `path` (mean over every protein of a symbol) and, where positions are known, `<stem>.positions.csv`."
