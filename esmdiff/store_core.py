@@ -31,6 +31,7 @@ GENE_STATUSES = {
     'embedded': 'at least one protein isoform embedded (the gene has rows)',
     'non_coding': 'gene found, but no protein-coding transcript (under the biotype filter)',
     'no_protein': 'no protein stored, reason not recorded (files of the predecessor script)',
+    'empty': 'every protein of the gene is empty or only a stop (`*`): nothing to embed',
     'not_found': 'ID or symbol unknown to the source',
     'retired': 'ID retired in the source release',
     'symbol_unresolved': 'a symbol that did not resolve to exactly one gene',
@@ -55,7 +56,7 @@ ALIGN_STATUSES = {
 }
 
 # %% ../nbs/13_store_core.ipynb #b2b79189
-FETCH_TO_STORE_STATUS = {'ok': 'embedded', 'non_coding': 'non_coding', 'filtered': 'non_coding',
+FETCH_TO_STORE_STATUS = {'ok': 'embedded', 'non_coding': 'non_coding', 'filtered': 'non_coding', 'empty': 'empty',
                          'not_found': 'not_found', 'retired': 'retired', 'failed': 'failed'}
 
 def store_status(fetch_status, kind: str = 'ensembl', n_rows: int = 0) -> str:
