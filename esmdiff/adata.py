@@ -15,6 +15,7 @@ __all__ = ['logger', 'EXTRA_PACKAGES', 'ID_COLUMNS', 'SYMBOL_COLUMNS', 'HVG_FLAV
            'genes_from_anndata', 'read_h5ad_genes']
 
 # %% ../nbs/02_adata.ipynb #19d417f4
+from .files import install_hint
 from .genes import GeneList, GeneListError, _classify, parse_gene_names
 
 # %% ../nbs/02_adata.ipynb #e2dcc803
@@ -32,7 +33,7 @@ def require(module: str):
     "Import `module` of the `anndata` extra, or raise a one-line `ImportError` naming its package and the extra."
     try: return importlib.import_module(module)
     except ImportError: pass
-    raise ImportError(f"esmdiff needs {EXTRA_PACKAGES.get(module, module)}: pip install esmdiff[anndata]")
+    raise ImportError(f"esmdiff needs {EXTRA_PACKAGES.get(module, module)}: {install_hint('anndata')}")
 
 # %% ../nbs/02_adata.ipynb #3753d343
 def is_anndata(x) -> bool:

@@ -8,6 +8,7 @@ import argparse, hashlib, json, logging, os, pickle, re, urllib.error, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
+from .files import install_hint
 
 # %% auto #0
 __all__ = ['logger', 'ESM2_MODELS', 'ESM2_CHECKPOINT_GLOBALS', 'FAIR_ESM_URL', 'MAX_RESIDUES', 'HF_ESM2_CONFIG',
@@ -270,7 +271,7 @@ def hf_weight_shapes(folder: Path) -> dict[str, tuple] | None:
     files = hf_weight_files(folder)
     if not files or files[0].suffix != '.safetensors': return None
     try: from safetensors import safe_open
-    except ImportError: raise ImportError(f'reading {files[0].name} needs safetensors: pip install esmdiff[hf]') from None
+    except ImportError: raise ImportError(f'reading {files[0].name} needs safetensors: {install_hint("hf")}') from None
     shapes = {}
     for f in files:
         try:
@@ -289,7 +290,7 @@ def read_hf_weights(folder: Path) -> tuple[dict[str, torch.Tensor], list[Path]]:
         if lacking: raise CheckpointError(f'{folder} lacks {", ".join(lacking)}, listed in {index.name}: copy the whole folder')
     if safetensors:
         try: from safetensors.torch import load_file as read
-        except ImportError: raise ImportError(f'reading {files[0].name} needs safetensors: pip install esmdiff[hf]') from None
+        except ImportError: raise ImportError(f'reading {files[0].name} needs safetensors: {install_hint("hf")}') from None
     else: read = load_checkpoint_dict
     state = {}
     for f in files:
@@ -362,7 +363,7 @@ def hf_unavailable(repo_id: str, cache: Path, offline: bool, error: Exception) -
 def hf_snapshot(repo_id: str) -> Path:
     "The local snapshot folder of a Hub ESM2: from the Hugging Face cache offline, else downloaded (or refreshed) into it."
     try: from huggingface_hub import snapshot_download
-    except ImportError: raise ImportError(f'loading {repo_id} from the Hugging Face Hub needs huggingface_hub: pip install esmdiff[hf]') from None
+    except ImportError: raise ImportError(f'loading {repo_id} from the Hugging Face Hub needs huggingface_hub: {install_hint("hf")}') from None
     cache, offline = hf_cache_dir(), hf_offline()
     def fetch(patterns): return Path(snapshot_download(repo_id, cache_dir=cache, allow_patterns=patterns, local_files_only=offline))
     try:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['fsync_dir', 'current_umask', 'atomic_write', 'writable_dir', 'package_data', 'corpus_fasta']
+__all__ = ['fsync_dir', 'current_umask', 'atomic_write', 'writable_dir', 'package_data', 'corpus_fasta', 'install_hint']
 
 # %% ../nbs/00_files.ipynb #96987e3e
 def fsync_dir(folder: str | os.PathLike):
@@ -63,3 +63,8 @@ def package_data(name: str) -> Path:
 def corpus_fasta() -> Path:
     "The pep FASTA shipped with esmdiff: 2,662 real Ensembl protein records of 840 human genes."
     return package_data('Homo_sapiens.GRCh38.pep.subset.fa.gz')
+
+# %% ../nbs/00_files.ipynb #87825d83
+def install_hint(extra: str) -> str:
+    "The command that installs esmdiff's optional `extra` (from a clone, until esmdiff is published)."
+    return f'pip install -e ".[{extra}]"'

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 import esm
+from .files import install_hint
 from .checkpoints import Esm2Model
 
 # %% auto #0
@@ -124,7 +125,7 @@ def _flash_varlen():
 def _attend_flash(q, k, v, offsets, bounds, max_len):
     "Per-row attention with flash-attn's variable-length kernel."
     flash = _flash_varlen()
-    if flash is None: raise ImportError("attention kernel 'flash' needs flash-attn: pip install esmdiff[flash]")
+    if flash is None: raise ImportError(f"attention kernel 'flash' needs flash-attn: {install_hint('flash')}")
     cu = offsets.to(torch.int32)
     return flash(q.contiguous(), k.contiguous(), v.contiguous(), cu, cu, max_len, max_len, dropout_p=0.0, causal=False)
 
