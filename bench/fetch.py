@@ -3,7 +3,7 @@
 Both run against `esmdiff.testing.MockEnsembl` with Ensembl's per-second limit (16 per clock second, 429 +
 Retry-After beyond) and a fixed latency per request, in the same process:
 
-- esmdiff: `esmdiff.fetch.fetch_rest` with its defaults (batched POSTs, 15 requests/s, 10 threads, no cache);
+- esmdiff: `esmdiff.ensembl.fetch_rest` with its defaults (batched POSTs, 15 requests/s, 10 threads, no cache);
 - original: one `GET /lookup/id/<gene>?expand=1` per gene, then one `GET /sequence/id/<ENSP>?type=protein` per
   protein_coding translation, on 10 threads, each thread sleeping `Retry-After` on a 429 and trying again
   (without that it would lose data).
@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from esmdiff.fetch import fetch_rest, read_pep_fasta
+from esmdiff.ensembl import fetch_rest
+from esmdiff.fetch import read_pep_fasta
 from esmdiff.testing import MockEnsembl, corpus_fasta
 
 JSON = {'Content-Type': 'application/json', 'Accept': 'application/json'}

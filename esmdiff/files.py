@@ -4,12 +4,12 @@
 
 # %% ../nbs/00_files.ipynb #4f782e4d
 from __future__ import annotations
-import os, tempfile
+import importlib.resources, os, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['fsync_dir', 'atomic_write', 'writable_dir']
+__all__ = ['fsync_dir', 'current_umask', 'atomic_write', 'writable_dir', 'package_data', 'corpus_fasta']
 
 # %% ../nbs/00_files.ipynb #96987e3e
 def fsync_dir(folder: str | os.PathLike):
@@ -20,13 +20,24 @@ def fsync_dir(folder: str | os.PathLike):
     except OSError: pass
     finally: os.close(fd)
 
+# %% ../nbs/00_files.ipynb #cb0ee1d4
+def current_umask() -> int:
+    "The process's umask, read without changing it where the OS shows it (Linux), else set and restored at once."
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'): return int(line.split()[1], 8)
+    except (OSError, ValueError): pass
+    mask = os.umask(0o022); os.umask(mask); return mask
+
 # %% ../nbs/00_files.ipynb #ad2e89bc
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = 'wb', encoding: str | None = None):
-    "Open a temporary file beside `path` for writing; on success flush it, rename it over `path` and flush the folder."
+    "Open a temporary file beside `path` (mode per the umask) for writing; on success flush it, rename it over `path` and flush the folder."
     path = Path(path)
     if 'w' not in mode: raise ValueError(f'atomic_write opens files for writing; mode {mode!r} has no "w"')
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.chmod(tmp, 0o666 & ~current_umask())  # as `open` would create it, not mkstemp's 0o600
     try:
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
@@ -42,3 +53,13 @@ def writable_dir(folder: str | os.PathLike) -> bool:
     try:
         with tempfile.TemporaryFile(dir=folder): return True
     except OSError: return False
+
+# %% ../nbs/00_files.ipynb #c4731105
+def package_data(name: str) -> Path:
+    "Path of a file shipped in `esmdiff/data/`."
+    return Path(str(importlib.resources.files('esmdiff')/'data'/name))
+
+# %% ../nbs/00_files.ipynb #3dcb634e
+def corpus_fasta() -> Path:
+    "The pep FASTA shipped with esmdiff: 2,662 real Ensembl protein records of 840 human genes."
+    return package_data('Homo_sapiens.GRCh38.pep.subset.fa.gz')

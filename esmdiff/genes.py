@@ -34,8 +34,8 @@ ENSEMBL_SPECIES = {
 "Ensembl stable-ID species code (between `ENS` and the feature letter) -> Ensembl species name."
 
 # %% ../nbs/01_genes.ipynb #42156e56
-_ENSEMBL_ID = re.compile(r'ENS(?P<code>[A-Z]{3})?(?P<feature>[GTPER])(?P<digits>\d{11})(?:\.(?P<version>\d+))?(?:_PAR_Y)?')
-_ID_LIKE = re.compile(r'ENS[A-Z]{0,3}[GTPER]\d')
+_ENSEMBL_ID = re.compile(r'ENS(?P<code>[A-Z]{3})?(?P<feature>[GTPER])(?P<digits>[0-9]{11})(?:\.(?P<version>[0-9]+))?(?:_PAR_Y)?')
+_ID_LIKE = re.compile(r'ENS[A-Z]{0,3}[GTPER][0-9]')
 _SYMBOL = re.compile(r'[A-Za-z0-9][A-Za-z0-9._@:/+()\[\]\'-]*')
 _FEATURES = {'T': 'a transcript ID', 'P': 'a protein ID', 'E': 'an exon ID', 'R': 'a regulatory-feature ID'}
 
@@ -53,6 +53,8 @@ class GeneEntry:
 # %% ../nbs/01_genes.ipynb #e05af7fa
 def _classify(text: str, line: int = 0) -> GeneEntry | str:
     "The `GeneEntry` of one value, or the reason it is not a gene."
+    if (odd := next((ch for ch in text if not ch.isascii()), None)):
+        return f"is neither an Ensembl gene ID nor a gene symbol: it holds the non-ASCII character {odd!r} (U+{ord(odd):04X}); IDs and symbols are ASCII"
     upper = text.upper()
     if (m := _ENSEMBL_ID.fullmatch(upper)):
         if m['feature'] != 'G': return f"is {_FEATURES[m['feature']]}; a gene ID (ENS...G...) is expected"
@@ -141,6 +143,57 @@ class GeneList:
     @property
     def species_counts(self) -> Counter: "Genes per species named by the IDs." ; return Counter(e.species for e in self.entries if e.species)
 
+# %% ../nbs/01_genes.ipynb #38eed6a4
+def _describe(skipped: list[SkippedLine], limit: int | None = None) -> str:
+    "One line per skipped line, at most `limit` of them."
+    lines = [f"  line {s.line}: {s.text!r} {s.reason}" for s in skipped[:limit]]
+    if limit is not None and len(skipped) > limit: lines.append(f"  ... and {len(skipped) - limit} more")
+    return '\n'.join(lines)
+
+# %% ../nbs/01_genes.ipynb #0d424046
+def _split_lines(text: str) -> list[str]:
+    "Lines of `text` on LF, CRLF or CR, and nothing else."
+    return re.split(r'\r\n|\r|\n', text)
+
+# %% ../nbs/01_genes.ipynb #d2e3f4a5
+def _gene_list(values: list[tuple[int, str]], source: str, strict: bool = False, **fields) -> GeneList:
+    "The `GeneList` of (line number, value) pairs; `strict` raises on any invalid value, and no valid value always raises."
+    entries, invalid, duplicates, first = [], [], [], {}
+    for line, value in values:
+        entry = _classify(value, line)
+        if isinstance(entry, str): invalid.append(SkippedLine(line, value, entry)); continue
+        key = (entry.kind, entry.query.upper())
+        if key in first: duplicates.append(SkippedLine(line, value, f"duplicate of line {first[key].line}")); continue
+        first[key] = entry
+        entries.append(entry)
+    if invalid and strict: raise GeneListError(f"{len(invalid)} invalid lines in {source}:\n{_describe(invalid)}")
+    if not entries: raise GeneListError(f"{source} holds no valid gene; {len(invalid)} invalid lines:\n{_describe(invalid, 10)}")
+    if invalid: logger.warning("%s: skipped %d invalid lines (see GeneList.invalid):\n%s", source, len(invalid), _describe(invalid, 10))
+    if duplicates: logger.info("%s: %d duplicate lines (fetched once; each keeps its place in the output and shares the rows of its first line)", source, len(duplicates))
+    genes = GeneList(entries, invalid, duplicates, source, **fields)
+    if len(genes.species_counts) > 1: logger.warning("%s mixes species: %s", source, dict(genes.species_counts))
+    return genes
+
+# %% ../nbs/01_genes.ipynb #019c381b
+def parse_gene_list(lines: Iterable[str] | str, source: str = '<lines>', strict: bool = False) -> GeneList:
+    "Genes of `lines` (see the rules above); `strict` raises on any invalid line instead of skipping it."
+    rows = _content_lines(_split_lines(lines) if isinstance(lines, str) else lines)
+    if not rows: raise GeneListError(f"{source} holds no genes (empty, or only blank lines and comments); "
+                                     "expected one Ensembl gene ID per line")
+    table, delimiter = _split_table(rows)
+    j, column = 0, None
+    if delimiter:
+        if len(rows) == 1:
+            raise GeneListError(f"{source} line {rows[0][0]} holds {len(table[0])} values separated by {delimiter!r}; "
+                                "put one gene ID per line")
+        j = _gene_column(table)
+        separator = 'tab' if delimiter == '\t' else repr(delimiter)
+        column = f"column {j + 1} of {max(map(len, table))} ({separator}-separated)"
+        logger.info("%s: reading genes from %s", source, column)
+    values = [(line, row[j] if j < len(row) else '') for (line, _), row in zip(rows, table)]
+    header = values.pop(0)[1] if values[0][1].lower() in HEADER_NAMES else None
+    return _gene_list(values, source, strict, header=header, column=column)
+
 # %% ../nbs/01_genes.ipynb #b3d2f4a1
 @patch(as_prop=True)
 def lines(self: GeneList) -> list[str]:
@@ -185,56 +238,6 @@ def __repr__(self: GeneList):
     return (f"GeneList({self.source!r}: {len(self)} genes [{head}], {len(self.ids)} IDs, {len(self.symbols)} symbols, "
             f"{len(self.duplicates)} duplicate lines, {len(self.invalid)} invalid, "
             f"species={', '.join(self.species_counts) or None})")
-
-# %% ../nbs/01_genes.ipynb #38eed6a4
-def _describe(skipped: list[SkippedLine], limit: int | None = None) -> str:
-    "One line per skipped line, at most `limit` of them."
-    lines = [f"  line {s.line}: {s.text!r} {s.reason}" for s in skipped[:limit]]
-    if limit is not None and len(skipped) > limit: lines.append(f"  ... and {len(skipped) - limit} more")
-    return '\n'.join(lines)
-
-def _split_lines(text: str) -> list[str]:
-    "Lines of `text` on LF, CRLF or CR, and nothing else."
-    return re.split(r'\r\n|\r|\n', text)
-
-# %% ../nbs/01_genes.ipynb #d2e3f4a5
-def _gene_list(values: list[tuple[int, str]], source: str, strict: bool = False, **fields) -> GeneList:
-    "The `GeneList` of (line number, value) pairs; `strict` raises on any invalid value, and no valid value always raises."
-    entries, invalid, duplicates, first = [], [], [], {}
-    for line, value in values:
-        entry = _classify(value, line)
-        if isinstance(entry, str): invalid.append(SkippedLine(line, value, entry)); continue
-        key = (entry.kind, entry.query.upper())
-        if key in first: duplicates.append(SkippedLine(line, value, f"duplicate of line {first[key].line}")); continue
-        first[key] = entry
-        entries.append(entry)
-    if invalid and strict: raise GeneListError(f"{len(invalid)} invalid lines in {source}:\n{_describe(invalid)}")
-    if not entries: raise GeneListError(f"{source} holds no valid gene; {len(invalid)} invalid lines:\n{_describe(invalid, 10)}")
-    if invalid: logger.warning("%s: skipped %d invalid lines (see GeneList.invalid):\n%s", source, len(invalid), _describe(invalid, 10))
-    if duplicates: logger.info("%s: %d duplicate lines (fetched once; each keeps its place in the output and shares the rows of its first line)", source, len(duplicates))
-    genes = GeneList(entries, invalid, duplicates, source, **fields)
-    if len(genes.species_counts) > 1: logger.warning("%s mixes species: %s", source, dict(genes.species_counts))
-    return genes
-
-# %% ../nbs/01_genes.ipynb #019c381b
-def parse_gene_list(lines: Iterable[str] | str, source: str = '<lines>', strict: bool = False) -> GeneList:
-    "Genes of `lines` (see the rules above); `strict` raises on any invalid line instead of skipping it."
-    rows = _content_lines(_split_lines(lines) if isinstance(lines, str) else lines)
-    if not rows: raise GeneListError(f"{source} holds no genes (empty, or only blank lines and comments); "
-                                     "expected one Ensembl gene ID per line")
-    table, delimiter = _split_table(rows)
-    j, column = 0, None
-    if delimiter:
-        if len(rows) == 1:
-            raise GeneListError(f"{source} line {rows[0][0]} holds {len(table[0])} values separated by {delimiter!r}; "
-                                "put one gene ID per line")
-        j = _gene_column(table)
-        separator = 'tab' if delimiter == '\t' else repr(delimiter)
-        column = f"column {j + 1} of {max(map(len, table))} ({separator}-separated)"
-        logger.info("%s: reading genes from %s", source, column)
-    values = [(line, row[j] if j < len(row) else '') for (line, _), row in zip(rows, table)]
-    header = values.pop(0)[1] if values[0][1].lower() in HEADER_NAMES else None
-    return _gene_list(values, source, strict, header=header, column=column)
 
 # %% ../nbs/01_genes.ipynb #ed61d408
 def _read_text(path: Path) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['logger', 'HF_ESM2_VOCAB', 'NON_CODING_GENES', 'RETIRED_GENES', 'SEQUENCE_TYPES', 'PER_SECOND_MESSAGE',
            'PER_HOUR_MESSAGE', 'fairseq_state_dict', 'make_tiny_esm2_checkpoint', 'make_tiny_hf_esm2', 'random_store',
-           'package_data', 'corpus_fasta', 'MockTranscript', 'MockGene', 'RetiredGene', 'mock_canonical', 'mock_genes',
-           'write_mock_gtf', 'Faults', 'LoggedRequest', 'MockEnsembl', 'serve_mock']
+           'MockTranscript', 'MockGene', 'RetiredGene', 'mock_canonical', 'mock_genes', 'write_mock_gtf', 'Faults',
+           'LoggedRequest', 'MockEnsembl', 'serve_mock']
 
 # %% ../nbs/05_testing.ipynb #h8l00cd0
 logger = logging.getLogger('esmdiff.testing')
@@ -125,13 +125,7 @@ from urllib.parse import parse_qs, urlsplit
 from .fetch import PepRecord, read_pep_fasta, symbol_choice_key
 
 # %% ../nbs/05_testing.ipynb #e7b9337c
-def package_data(name: str) -> Path:
-    "Path of a file shipped in `esmdiff/data/`."
-    return Path(str(importlib.resources.files('esmdiff')/'data'/name))
-
-def corpus_fasta() -> Path:
-    "The pep FASTA shipped with esmdiff: 2,662 real Ensembl protein records of 840 human genes."
-    return package_data('Homo_sapiens.GRCh38.pep.subset.fa.gz')
+from .files import corpus_fasta, package_data
 
 # %% ../nbs/05_testing.ipynb #933f76bc
 @dataclass(frozen=True)
@@ -483,22 +477,6 @@ class MockEnsembl:
     def __exit__(self, *exc): self.stop()
 
 # %% ../nbs/05_testing.ipynb #h8m01cd0
-@patch(as_prop=True)
-def log(self: MockEnsembl) -> list[LoggedRequest]:
-    "A copy of the request log, in arrival order."
-    with self._lock: return list(self._log)
-
-@patch
-def clear_log(self: MockEnsembl):
-    "Forget the requests logged so far."
-    with self._lock: self._log.clear()
-
-@patch
-def peak_rate(self: MockEnsembl, window: float = 1.0) -> int:
-    "The most requests that arrived within any `window` seconds."
-    times = sorted(r.time for r in self.log)
-    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
-
 @patch
 def _record(self: MockEnsembl, now, h, path, n_ids, status, fault):
     "Append the request to the log."
@@ -578,6 +556,25 @@ def _handle(self: MockEnsembl, h: BaseHTTPRequestHandler):
         for k, v in {'Content-Type': ctype, 'Content-Length': str(len(payload)), **headers}.items(): h.send_header(k, v)
         h.end_headers(); h.wfile.write(payload)
     except OSError: h.close_connection = True  # the client gave up (timeout)
+
+# %% ../nbs/05_testing.ipynb #54b46a8c
+@patch(as_prop=True)
+def log(self: MockEnsembl) -> list[LoggedRequest]:
+    "A copy of the request log, in arrival order."
+    with self._lock: return list(self._log)
+
+# %% ../nbs/05_testing.ipynb #6e7cc596
+@patch
+def clear_log(self: MockEnsembl):
+    "Forget the requests logged so far."
+    with self._lock: self._log.clear()
+
+# %% ../nbs/05_testing.ipynb #a5fc4588
+@patch
+def peak_rate(self: MockEnsembl, window: float = 1.0) -> int:
+    "The most requests that arrived within any `window` seconds."
+    times = sorted(r.time for r in self.log)
+    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
 
 # %% ../nbs/05_testing.ipynb #e2079c63
 def serve_mock(argv: list[str] | None = None):
