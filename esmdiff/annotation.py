@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_annotation.ipynb #c44dc533
 from __future__ import annotations
-import csv, gzip, hashlib, importlib.resources, io, logging
+import csv, gzip, hashlib, io, logging
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +17,7 @@ __all__ = ['logger', 'ANNOTATION_DIR', 'SPECIES_TABLES', 'RESOLUTIONS', 'Annotat
            'resolve_name', 'resolve_names', 'resolution_summary', 'ManeSelect', 'mane_select', 'mane_protein']
 
 # %% ../nbs/03_annotation.ipynb #d5a996c3
+from .files import package_data
 from .genes import GeneEntry, _classify
 
 # %% ../nbs/03_annotation.ipynb #7f317f2e
@@ -27,7 +28,7 @@ class AnnotationError(ValueError):
     "A gene annotation table that is missing or damaged in this installation; the message names the file and the fix."
 
 # %% ../nbs/03_annotation.ipynb #38271126
-ANNOTATION_DIR = Path(str(importlib.resources.files('esmdiff'))) / 'data' / 'annotation'
+ANNOTATION_DIR = package_data('annotation')
 
 class TableSpec(NamedTuple):
     "One shipped table: its file name in `ANNOTATION_DIR` and the SHA-256 of the file's bytes."
@@ -191,7 +192,7 @@ def resolve_name(query: str, names: HgncNames | None, source: Source = Source())
     entry = _classify(query)
     if isinstance(entry, str): return Resolution(query, 'invalid', note=f'{query!r} {entry}')
     if entry.kind == 'ensembl': return _by_id(query, entry, names, source)
-    if names is None: return Resolution(query, 'unknown', note=f'not a symbol of {source.name}, and no HGNC tables for this species')
+    if names is None: return Resolution(query, 'unknown', note=f'not in {source.name} (no HGNC tables for this species: older names and aliases are not resolved)')
     for how in ('renamed', 'alias'):
         if (r := _by_other_names(query, names, how, source)): return r
     return Resolution(query, 'unknown', note=f'{query} is in neither {source.name} nor HGNC (no current or previous symbol or alias)')
