@@ -398,9 +398,9 @@ def _none_found_message(entries: list[GeneEntry], fasta: str | Path, tally: PepT
 
 # %% ../nbs/04_fetch.ipynb #4e5f6a7b
 CANONICAL_INFERRED_NOTE = ("canonical isoforms were guessed without a GTF (protein_coding first, then the longest protein, then the "
-                           "smallest protein ID) and may not be Ensembl's canonical transcript: on esmdiff's test corpus the guess "
-                           "differs from the flag of the mock Ensembl for 220 of 827 genes; pass the release's GTF "
-                           "(--gtf Homo_sapiens.GRCh38.<release>.gtf.gz) to use Ensembl's flag")
+                           "smallest protein ID) and may not be Ensembl's canonical transcript: on esmdiff's human test corpus the guess "
+                           "differs from Ensembl's canonical (MANE Select) for 222 of the 656 genes that have one; pass the release's GTF "
+                           "(--gtf <Species>.<assembly>.<release>.gtf.gz) to use Ensembl's flag")
 "The `canonical_note` of a fetch whose canonical flags were inferred."
 
 def _check_gtf(records: list[GeneRecord], annotated: dict[str, GtfGene], fasta: str | Path, gtf: str | Path):
