@@ -4,12 +4,13 @@
 
 # %% ../nbs/15_cli.ipynb #81fd7678
 from __future__ import annotations
-import argparse, logging, os, sys
+import argparse, logging, os, re, signal, sys, threading
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['logger', 'build_parser', 'check_args', 'embed_options', 'demo_inputs', 'run', 'setup_logging', 'main']
+__all__ = ['logger', 'EXAMPLES', 'build_parser', 'check_args', 'embed_options', 'flag_names', 'demo_inputs', 'run',
+           'setup_logging', 'Terminated', 'sigterm_as_interrupt', 'main']
 
 # %% ../nbs/15_cli.ipynb #41608506
 from .fetch import DEFAULT_BIOTYPES, ENSEMBL_SERVER
@@ -21,43 +22,30 @@ from .pipeline import EsmdiffError, UserError, default_cache_dir, embed_genes
 logger = logging.getLogger('esmdiff.cli')
 
 # %% ../nbs/15_cli.ipynb #7da10c48
-class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
-    "Help that shows a flag's default unless it has none or its help already says it."
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    "Help that shows a flag's default unless it has none or its help already says it, and keeps the examples' lines."
     def _get_help_string(self, action):
         if action.default in (None, False, []) or 'default' in (action.help or ''): return action.help
         return super()._get_help_string(action)
 
-def _predecessor_flags(a):
-    "The flags of the predecessor script, meanings unchanged."
-    a('--hvg_file', metavar='PATH', help='gene list: Ensembl gene IDs (or symbols), one per line')
-    a('--out', metavar='PATH', default='esm_all.pt', help='output file; written completely or not at all')
-    a('--device', choices=['cuda', 'cpu'], default=None, help='where ESM2 runs (default: cuda when available, else cpu)')
-    a('--batch_size', type=int, default=16, metavar='N', help='most sequences per ESM2 forward pass')
-    a('--parallel_workers', type=int, default=10, metavar='N', help='threads sending Ensembl requests')
-    a('--rate_limit', type=int, default=10, metavar='N', help='most Ensembl requests in flight at once')
-    a('--model_size', choices=list(ESM2_MODELS), default=None, help='ESM2 model by parameter count (default: 650M); the same as --model SIZE')
-
 # %% ../nbs/15_cli.ipynb #819feb06
-def _gene_flags(a):
-    "Where the genes come from besides --hvg_file."
+def _input_flags(p: argparse.ArgumentParser):
+    "Where the genes come from."
+    a = p.add_argument_group('input').add_argument
+    a('--hvg_file', metavar='PATH', help='gene list: Ensembl gene IDs (or symbols), one per line')
     a('--h5ad', metavar='PATH', help="genes of an AnnData file (its var), instead of --hvg_file")
     a('--gene_column', metavar='NAME', help="var column of Ensembl IDs in --h5ad (default: gene_ids, gene_id, ensembl_id... when present, else var_names)")
     a('--n_top_genes', type=int, metavar='N', help='embed only the N most highly variable genes of --h5ad (scanpy)')
     a('--hvg_flavor', default='seurat_v3', metavar='FLAVOR', help="scanpy's highly-variable-genes flavor for --n_top_genes")
-    a('--write_genes', metavar='PATH', help='also write the list of genes embedded (one per line), e.g. the chosen HVGs')
-
-def _model_flags(a):
-    "Which ESM2, from where, in which precision."
-    a('--model', metavar='NAME', help='ESM2 by size (8M ... 15B), fair-esm name or Hugging Face ID such as facebook/esm2_t33_650M_UR50D (default: 650M)')
-    a('--model_path', metavar='PATH', help='local checkpoint for machines without internet: a fair-esm .pt file or a Hugging Face model folder')
-    a('--dtype', choices=['auto', 'float32', 'bfloat16', 'float16'], default='auto',
-      help='compute precision (default auto: float16 on CUDA up to 650M, bfloat16 for 3B/15B, float32 on CPU); the file stores '
-           'float16. On a CPU with bfloat16 instructions (AMX, AVX512-BF16) try bfloat16: measured 2.4x faster than float32 '
-           'at cosine 0.99999 to it (ESM2-35M architecture, bench/embed.py)')
+    a('--allow_missing', action='store_true',
+      help='write the file even when genes failed or lines of the gene list are invalid (their status says so)')
+    a('--demo', action='store_true', help='run the whole job offline on the bundled data: 840 human genes served by a local '
+      'stand-in for Ensembl and a tiny random ESM2 (the vectors are meaningless; model flags are refused)')
 
 # %% ../nbs/15_cli.ipynb #fa054afc
-def _source_flags(a):
-    "Where the isoforms come from, and how politely."
+def _source_flags(p: argparse.ArgumentParser):
+    "Where the isoforms come from."
+    a = p.add_argument_group('source').add_argument
     a('--server', metavar='URL', default=ENSEMBL_SERVER,
       help='Ensembl REST server (https://grch37.rest.ensembl.org for GRCh37, an archive host or a local mirror)')
     a('--fasta', metavar='PATH', help='offline source: an Ensembl pep FASTA (.fa or .fa.gz); no REST call is made')
@@ -66,39 +54,75 @@ def _source_flags(a):
     a('--species', default='homo_sapiens', help='Ensembl species name for symbols (IDs name their own species)')
     a('--biotypes', nargs='+', default=list(DEFAULT_BIOTYPES), metavar='BIOTYPE',
       help="transcript biotypes whose translations count as isoforms ('all' for every translation)")
-    a('--requests_per_second', type=float, default=15.0, metavar='R', help='most Ensembl requests per second, all threads together')
 
-def _run_flags(a):
-    "Batching, the cache, exports and what to show."
+# %% ../nbs/15_cli.ipynb #fa80c4cd
+def _model_flags(p: argparse.ArgumentParser):
+    "Which ESM2, from where, where it runs and in which precision."
+    a = p.add_argument_group('model').add_argument
+    a('--model_size', choices=list(ESM2_MODELS), default=None, help='ESM2 model by parameter count (default: 650M); the same as --model SIZE')
+    a('--model', metavar='NAME', help='ESM2 by size (8M ... 15B), fair-esm name or Hugging Face ID such as facebook/esm2_t33_650M_UR50D (default: 650M)')
+    a('--model_path', metavar='PATH', help='local checkpoint for machines without internet: a fair-esm .pt file or a Hugging Face model folder')
+    a('--device', choices=['cuda', 'cpu'], default=None, help='where ESM2 runs (default: cuda when available, else cpu)')
+    a('--dtype', choices=['auto', 'float32', 'bfloat16', 'float16'], default='auto',
+      help='compute precision (default auto: float16 on CUDA up to 650M, bfloat16 for 3B/15B, float32 on CPU); the file stores '
+           'float16. On a CPU with bfloat16 instructions (AMX, AVX512-BF16) try bfloat16: measured 2.4x faster than float32 '
+           'at cosine 0.99999 to it (ESM2-35M architecture, bench/embed.py)')
+
+# %% ../nbs/15_cli.ipynb #8d53cce2
+def _speed_flags(p: argparse.ArgumentParser):
+    "Batching, long proteins and the cache."
+    a = p.add_argument_group('speed').add_argument
+    a('--batch_size', type=int, default=16, metavar='N', help='most sequences per ESM2 forward pass')
     a('--toks_per_batch', type=int, default=4096, metavar='N', help='most tokens per ESM2 forward pass (on a GPU, try 16384 or more)')
     a('--long_policy', choices=LONG_POLICIES, default='window',
       help='proteins over 1,022 residues: overlapping windows (every residue counted once), truncate, or skip')
     a('--cache_dir', metavar='PATH', default=None,
       help='where Ensembl answers and vectors are kept; a rerun resumes from it (default: $ESMDIFF_CACHE, else ~/.cache/esmdiff)')
+    a('--shard', metavar='K/N', help='job arrays: embed only the K-th of N parts of the distinct sequences (K from 1 to N; a '
+      'sequence\'s part is a hash of it, so the N jobs never overlap and cover all) into the shared --cache_dir and write no '
+      'file; then one run without --shard writes the file from the cache without embedding again')
+
+# %% ../nbs/15_cli.ipynb #827f4eb8
+def _output_flags(p: argparse.ArgumentParser):
+    "What is written and what is shown."
+    a = p.add_argument_group('output').add_argument
+    a('--out', metavar='PATH', default='esm_all.pt', help='output file; written completely or not at all')
+    a('--write_genes', metavar='PATH', help='also write the list of genes embedded (one per line), e.g. the chosen HVGs')
     a('--export', action='append', default=[], metavar='FORMAT:PATH',
       help=f'also write the store in another format at the end ({", ".join(EXPORT_FORMATS)}); repeatable')
-    a('--allow_missing', action='store_true',
-      help='write the file even when genes failed or lines of the gene list are invalid (their status says so)')
-    a('--demo', action='store_true',
-      help='run the whole job offline on the bundled data: a local mock Ensembl and a tiny random ESM2 (vectors are meaningless)')
     a('-q', '--quiet', action='store_true', help='only warnings and errors, no progress bars')
     a('-v', '--verbose', action='store_true', help='debug logging, and tracebacks on errors')
 
+# %% ../nbs/15_cli.ipynb #de72bcb3
+def _network_flags(p: argparse.ArgumentParser):
+    "Threads, requests in flight and requests per second for Ensembl."
+    a = p.add_argument_group('network').add_argument
+    a('--parallel_workers', type=int, default=10, metavar='N', help='threads sending Ensembl requests')
+    a('--rate_limit', type=int, default=10, metavar='N', help='most Ensembl requests in flight at once')
+    a('--requests_per_second', type=float, default=15.0, metavar='R', help='most Ensembl requests per second, all threads together')
+
 # %% ../nbs/15_cli.ipynb #4b6e0841
+EXAMPLES = """examples:
+  esm2_batch --demo --out demo.pt
+  esm2_batch --hvg_file hvg_seuratv3_2000.txt --out esm_all.pt --model_size 650M --device cuda
+  esm2_batch --h5ad cells.h5ad --n_top_genes 2000 --fasta Homo_sapiens.GRCh38.pep.all.fa.gz --gtf Homo_sapiens.GRCh38.113.gtf.gz \\
+             --model_path esm2_t33_650M_UR50D.pt --out esm_all.pt"""
+
 def build_parser() -> argparse.ArgumentParser:
     "The `esm2_batch` command line."
     p = argparse.ArgumentParser(
-        prog='esm2_batch', formatter_class=_HelpWithDefaults,
+        prog='esm2_batch', formatter_class=_HelpWithDefaults, epilog=EXAMPLES,
         description='Fetch every protein isoform of a gene list from Ensembl (canonical first), embed each distinct '
                     'sequence with ESM2, and write them all to one esm_all.pt. Rerunning the same command resumes.')
-    for flags in (_predecessor_flags, _gene_flags, _model_flags, _source_flags, _run_flags): flags(p.add_argument)
+    for flags in (_input_flags, _source_flags, _model_flags, _speed_flags, _output_flags, _network_flags): flags(p)
     return p
 
 # %% ../nbs/15_cli.ipynb #50fb6d6d
 def check_args(args: argparse.Namespace) -> argparse.Namespace:
     "Validate the flags that are the command's own; raise `UserError` for a combination that cannot work."
-    if args.demo and (args.fasta or args.model_path or args.h5ad):
-        raise UserError('--demo brings its own data and model: drop --fasta/--model_path/--h5ad, or drop --demo')
+    if args.demo and (args.fasta or args.model_path or args.h5ad or args.model or args.model_size):
+        raise UserError('--demo brings its own data and its own tiny random ESM2: drop --fasta/--model_path/--h5ad/--model/--model_size, '
+                        'or drop --demo')
     if not args.demo and not (args.hvg_file or args.h5ad):
         raise UserError('--hvg_file is required (a gene list, one Ensembl gene ID per line), or --h5ad (an AnnData file), or use --demo')
     if args.hvg_file and args.h5ad: raise UserError('--hvg_file and --h5ad are two gene sources: pass one of them')
@@ -117,7 +141,18 @@ def embed_options(args: argparse.Namespace) -> dict:
                 requests_per_second=args.requests_per_second, species=args.species, biotypes=args.biotypes,
                 allow_missing=args.allow_missing, progress=not args.quiet, gene_column=args.gene_column,
                 n_top_genes=args.n_top_genes, hvg_flavor=args.hvg_flavor, write_genes=args.write_genes,
-                export=args.export, meta={'demo': bool(args.demo)})
+                export=args.export, meta={'demo': bool(args.demo)}, shard=args.shard)
+
+# %% ../nbs/15_cli.ipynb #6d27672f
+def flag_names(message: str, parser: argparse.ArgumentParser | None = None) -> str:
+    "`message` of the Python API in the command's words: each `name=` of a flag becomes `--name`."
+    dests = {a.dest for a in (parser or build_parser())._actions if a.option_strings} | {'genes'}
+    def sub(m: re.Match) -> str:
+        name, true, rest = m.group(1), m.group(2), message[m.end():m.end() + 1]
+        if name not in dests: return m.group(0)
+        flag = '--h5ad' if name == 'genes' else f'--{name}'
+        return flag if true or not rest or rest in ' ),;:.' else f'{flag} '
+    return re.sub(r'(?<![\w./-])([a-z][a-z_]*)=(True\b)?', sub, message)
 
 # %% ../nbs/15_cli.ipynb #0e8eb2f5
 @contextmanager
@@ -129,7 +164,8 @@ def demo_inputs(args: argparse.Namespace):
     args.model_path = str(model if model.is_file() else make_tiny_esm2_checkpoint(model.parent))
     with MockEnsembl() as mock:
         args.server = mock.url
-        logger.info('demo: mock Ensembl at %s, tiny random ESM2 at %s, genes from %s', mock.url, args.model_path, args.hvg_file)
+        logger.info('demo: a local stand-in for Ensembl at %s serving the bundled genes, a tiny random ESM2 at %s, genes from %s',
+                    mock.url, args.model_path, args.hvg_file)
         yield args
 
 # %% ../nbs/15_cli.ipynb #a2f9a5c7
@@ -149,16 +185,33 @@ def setup_logging(quiet: bool = False, verbose: bool = False, rank: int = 0):
     root = logging.getLogger('esmdiff')
     root.handlers[:] = [handler]; root.setLevel(level); root.propagate = False
 
+# %% ../nbs/15_cli.ipynb #04ff890c
+class Terminated(KeyboardInterrupt):
+    "SIGTERM received: the run unwinds as on Ctrl-C."
+
+def _raise_terminated(signum, frame): raise Terminated()
+
+@contextmanager
+def sigterm_as_interrupt():
+    "Within this context SIGTERM raises `Terminated` in the main thread (elsewhere, and on other threads, nothing changes)."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, old)
+
+# %% ../nbs/15_cli.ipynb #f309b677
 def main(argv: list[str] | None = None) -> int:
     "The `esm2_batch` command."
     args = build_parser().parse_args(argv)
     setup_logging(args.quiet, args.verbose, int(os.environ.get('RANK', '0')))
     try:
-        run(args); return 0
-    except UserError as e: logger.error('error: %s', e, exc_info=args.verbose); return 2
-    except EsmdiffError as e: logger.error('error: %s', e, exc_info=args.verbose); return 1
-    except KeyboardInterrupt:
-        logger.error('interrupted: %s was not written; rerun the same command to resume from the cache', args.out); return 130
+        with sigterm_as_interrupt(): run(args)
+        return 0
+    except UserError as e: logger.error('error: %s', flag_names(str(e)), exc_info=args.verbose); return 2
+    except EsmdiffError as e: logger.error('error: %s', flag_names(str(e)), exc_info=args.verbose); return 1
+    except KeyboardInterrupt as e:
+        how, status = ('terminated (SIGTERM)', 143) if isinstance(e, Terminated) else ('interrupted', 130)
+        logger.error('%s: %s was not written; rerun the same command to resume from the cache', how, args.out); return status
     except Exception as e:
         logger.error('error: %s: %s%s', type(e).__name__, e, '' if args.verbose else ' (rerun with -v for the traceback)', exc_info=args.verbose)
         return 1

@@ -22,8 +22,8 @@ from fastcore.basics import patch
 from torch import nn
 
 # %% ../nbs/17_gene_embedding.ipynb #5c38c346
-from .adata import require
-from .store import AmbiguousGeneError, EsmStore, GENE_STATUSES, POOLINGS
+from .adata import gene_names, is_anndata, require
+from .store import AmbiguousGeneError, EsmStore, GENE_STATUSES, POOLINGS, check_pooling
 
 # %% ../nbs/17_gene_embedding.ipynb #9401bd7e
 logger = logging.getLogger('esmdiff.gene_embedding')
@@ -37,8 +37,8 @@ def _check_option(name: str, value: str, allowed: Sequence[str]):
     if value not in allowed: raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
 
 # %% ../nbs/17_gene_embedding.ipynb #bdb70501
-def open_esm_source(esm: EsmStore | str | PathLike | None, esm_dim: int | None = None) -> EsmStore | None:
-    "The store `esm` names (a store, an `esm_all.pt` path, or `None`); `None` with a warning if the file is missing."
+def open_esm_source(esm: EsmStore | str | PathLike | None, esm_dim: int | None = None, allow_missing: bool = False) -> EsmStore | None:
+    "The store `esm` names (a store, an `esm_all.pt` path, or `None`); a missing file: an error, or `None` with a warning if `allow_missing`."
     if esm is None: return None
     if isinstance(esm, torch.Tensor):
         raise TypeError("esm is a tensor here, where a store or an esm_all.pt path is expected: pass aligned tensors "
@@ -46,6 +46,9 @@ def open_esm_source(esm: EsmStore | str | PathLike | None, esm_dim: int | None =
     if isinstance(esm, EsmStore): store, where = esm, 'the given store'
     else:
         path = Path(esm)
+        if not path.exists() and not allow_missing:
+            raise FileNotFoundError(f"ESM2 file {str(path)!r} not found: check the path, build the file with esm2_batch, or pass "
+                                    f"allow_missing_esm=True to train ID-only when it is missing")
         if not path.exists():
             warnings.warn(f"ESM2 file {str(path)!r} not found: the gene embedding runs ID-only "
                           f"(build the file with esm2_batch, or pass esm=None to silence this)", stacklevel=4)
@@ -94,14 +97,14 @@ class AugmentedGeneEmbedding(nn.Module):
                  max_isoforms: int | None = None,    # attention pooling: most isoforms kept per gene (None: all)
                  seed: int = 0,                      # initialises the ESM2 branch without touching the global RNG
                  shuffle_seed: int = 0,              # permutation for 'shuffled_esm'
-                 esm_mask: torch.Tensor | None = None):  # tensor esm: bool [n_genes] ([n_genes, k] for attention); None: non-zero rows
+                 esm_mask: torch.Tensor | None = None,  # tensor esm: bool [n_genes] ([n_genes, k] for attention); None: non-zero rows
+                 allow_missing_esm: bool = False):  # an esm path naming no file: ID-only with a warning (default: an error)
         super().__init__()
-        for name, value, allowed in (('gate', gate, GATE_KINDS), ('pooling', pooling, (*POOLINGS, 'attention')),
-                                     ('esm_mode', esm_mode, ESM_MODES)):
-            _check_option(name, value, allowed)
+        _check_option('gate', gate, GATE_KINDS); _check_option('esm_mode', esm_mode, ESM_MODES)
+        check_pooling(pooling, extra=('attention',))  # the one check of pooling on every path (from_store comes here too)
         if esm_mode == 'id_only': esm = None
         elif esm is not None and not isinstance(esm, torch.Tensor):
-            genes, esm, esm_mask = aligned_esm(genes, esm, pooling, esm_dim, max_isoforms)
+            genes, esm, esm_mask = aligned_esm(genes, esm, pooling, esm_dim, max_isoforms, allow_missing_esm)
         if genes is None: raise ValueError("genes=None means the store's gene order, but there is no store: pass the gene list")
         self.genes = None if isinstance(genes, int) else [str(g) for g in genes]
         self.n_genes = genes if isinstance(genes, int) else len(self.genes)
@@ -165,6 +168,7 @@ def _pooled(self: AugmentedGeneEmbedding, genes: torch.Tensor) -> torch.Tensor:
     vectors = self.esm_matrix[genes]
     return self.isoform_attention(vectors, self.esm_isoform_mask[genes]) if self.pooling == 'attention' else vectors
 
+# %% ../nbs/17_gene_embedding.ipynb #adc4ca36
 @patch
 def esm_features(self: AugmentedGeneEmbedding, genes: torch.Tensor) -> torch.Tensor:
     "The gated, masked, projected ESM2 vectors of `genes` (1-d indices), before mixing: `[len(genes), esm_proj_dim]`."
@@ -181,6 +185,7 @@ def parts(self: AugmentedGeneEmbedding, genes: torch.Tensor) -> tuple[torch.Tens
     w = self.mix.weight
     return F.linear(ids, w[:, :self.dim]), F.linear(self.esm_features(genes), w[:, self.dim:])
 
+# %% ../nbs/17_gene_embedding.ipynb #e305c3d9
 @patch
 def forward(self: AugmentedGeneEmbedding, genes: torch.Tensor) -> torch.Tensor:
     "Embed gene indices of any shape: `[...]` -> `[..., dim]`."
@@ -195,6 +200,7 @@ def n_with_protein(self: AugmentedGeneEmbedding) -> int:
     "How many of the genes have an ESM2 vector."
     return int(self.esm_mask.sum()) if self.esm_mode != 'id_only' else 0
 
+# %% ../nbs/17_gene_embedding.ipynb #325032b3
 @patch
 def gate_value(self: AugmentedGeneEmbedding) -> torch.Tensor | None:
     "The gate as applied, `tanh(gate)` (0: closed): `[]`, `[esm_proj_dim]` or `[n_genes]`; `None` when ID-only."
@@ -224,6 +230,13 @@ def get_extra_state(self: AugmentedGeneEmbedding) -> dict:
     "What a checkpoint must agree on to be loaded here: the gene list (or count), `esm_mode` and `pooling`."
     return dict(genes=self.genes if self.genes is not None else self.n_genes, esm_mode=self.esm_mode, pooling=self.pooling)
 
+# %% ../nbs/17_gene_embedding.ipynb #a3905750
+def _brief(value) -> str:
+    "A gene list as its length and first three IDs, anything else as its repr: for error messages."
+    if isinstance(value, list): return f"[{len(value)} genes: {', '.join(value[:3])}{', ...' if len(value) > 3 else ''}]"
+    return repr(value)
+
+# %% ../nbs/17_gene_embedding.ipynb #a5cfac8c
 @patch
 def set_extra_state(self: AugmentedGeneEmbedding, state: dict):
     "Refuse a checkpoint saved from a module with another gene list, `esm_mode` or `pooling`, saying which."
@@ -233,23 +246,20 @@ def set_extra_state(self: AugmentedGeneEmbedding, state: dict):
                                f"(checkpoint: {', '.join(f'{k}={_brief(state.get(k))}' for k in wrong)}; "
                                f"this module: {', '.join(f'{k}={_brief(mine[k])}' for k in wrong)})")
 
-def _brief(value) -> str:
-    "A gene list as its length and first three IDs, anything else as its repr: for error messages."
-    if isinstance(value, list): return f"[{len(value)} genes: {', '.join(value[:3])}{', ...' if len(value) > 3 else ''}]"
-    return repr(value)
-
 # %% ../nbs/17_gene_embedding.ipynb #4e4f457e
 NOT_IN_STORE, AMBIGUOUS = 'not in the store', 'ambiguous name'
 _CAUSES = {NOT_IN_STORE: "the store holds no such gene: was it built for another gene list, or does it name genes "
                          "the other way (Ensembl ID vs symbol)?",
            AMBIGUOUS: "the name is the symbol or ID of more than one stored gene: name the genes by Ensembl ID"}
 
+# %% ../nbs/17_gene_embedding.ipynb #ba1ad71b
 def _status_of(store: EsmStore, gene: str) -> str:
     "The store's status of `gene`, or `NOT_IN_STORE` / `AMBIGUOUS`."
     try: return store.status(gene)
     except AmbiguousGeneError: return AMBIGUOUS
     except KeyError: return NOT_IN_STORE
 
+# %% ../nbs/17_gene_embedding.ipynb #455bb3f7
 def _report_missing(genes: list[str], statuses: list[str], has: torch.Tensor, stacklevel: int):
     "Warn (or log, when they are a few known genes) how many `genes` have no vector and the commonest cause."
     missing = [(g, s) for g, s, h in zip(genes, statuses, has.tolist()) if not h]
@@ -265,10 +275,10 @@ def _report_missing(genes: list[str], statuses: list[str], has: torch.Tensor, st
 
 # %% ../nbs/17_gene_embedding.ipynb #6bc3a76c
 def aligned_esm(genes: Sequence[str] | None, esm: EsmStore | str | PathLike | None, pooling: str = 'canonical',
-                esm_dim: int | None = None, max_isoforms: int | None = None
+                esm_dim: int | None = None, max_isoforms: int | None = None, allow_missing: bool = False
                 ) -> tuple[list[str] | None, torch.Tensor | None, torch.Tensor | None]:
     "`(genes, vectors, mask)` from the store `esm` aligned to `genes` (None: its order); vectors None when the file is missing."
-    store = open_esm_source(esm, esm_dim)
+    store = open_esm_source(esm, esm_dim, allow_missing)
     if store is None: return (None if genes is None else genes), None, None
     if isinstance(genes, int):
         raise ValueError(f"ESM2 vectors are aligned by gene name: pass the list of {genes} gene IDs or symbols, not their number")
@@ -298,34 +308,24 @@ def from_store(cls: AugmentedGeneEmbedding,
                max_isoforms: int | None = None,          # attention pooling: most isoforms kept per gene
                **kwargs) -> AugmentedGeneEmbedding:      # esm_proj_dim, gate, seed, shuffle_seed
     "A module over `genes` whose ESM2 vectors come from the store `esm`, aligned by gene name."
-    _check_option('pooling', pooling, (*POOLINGS, 'attention'))
-    vectors = mask = None
-    if esm_mode != 'id_only': genes, vectors, mask = aligned_esm(genes, esm, pooling, esm_dim, max_isoforms)
-    return cls(genes, dim, esm=vectors, esm_mask=mask, pooling=pooling, esm_mode=esm_mode, esm_dim=esm_dim,
-               max_isoforms=max_isoforms, **kwargs)
+    if isinstance(esm, torch.Tensor): open_esm_source(esm)  # refuses tensors here, saying where they go
+    return cls(genes, dim, esm=esm, pooling=pooling, esm_mode=esm_mode, esm_dim=esm_dim, max_isoforms=max_isoforms, **kwargs)
 
 # %% ../nbs/17_gene_embedding.ipynb #566fbf0b
 def _anndata_genes(adata, gene_column: str | None) -> list[str]:
-    "The gene names of `adata` (an AnnData or its `.raw`) in `var` order: `var_names`, or `var[gene_column]`."
+    "The gene names of `adata` (an AnnData or its `.raw`) in `var` order, by `esmdiff.adata.gene_names`."
     anndata = require('anndata')
     if not isinstance(adata, (anndata.AnnData, anndata.Raw)):
         raise TypeError(f"adata must be an AnnData (or its .raw), got {type(adata).__name__}")
-    if gene_column is None: return [str(g) for g in adata.var_names]
-    if gene_column not in adata.var.columns:
-        raise ValueError(f"adata.var has no column {gene_column!r} (it has {list(adata.var.columns)[:8]}): "
-                         f"name one of them, or gene_column=None for var_names")
-    col = adata.var[gene_column]
-    if col.isna().any():
-        raise ValueError(f"adata.var[{gene_column!r}] is empty for {int(col.isna().sum())} genes (e.g. "
-                         f"{list(adata.var_names[col.isna().to_numpy()][:3])}): fill them, or use gene_column=None for var_names")
-    return [str(g) for g in col]
+    return gene_names(adata, gene_column, source='adata')[0]
 
+# %% ../nbs/17_gene_embedding.ipynb #b5e0a6f0
 @patch(cls_method=True)
 def from_anndata(cls: AugmentedGeneEmbedding,
                  adata,                                  # an AnnData (or its .raw): the module's genes are its var, in order
                  esm: EsmStore | str | PathLike | None,  # the store, or the path of an esm_all.pt file
                  dim: int = 128,                         # output (and ID embedding) dimension
-                 gene_column: str | None = None,         # a var column of gene IDs (e.g. 'gene_ids'); None: var_names
+                 gene_column: str | None = None,         # a var column of gene IDs (e.g. 'gene_ids'); None: an ID column if any, else var_names
                  **kwargs) -> AugmentedGeneEmbedding:    # as `from_store`
     "A module over the genes of `adata` in its `var` order, ESM2 vectors from the store `esm` aligned by name."
     return cls.from_store(_anndata_genes(adata, gene_column), esm, dim, **kwargs)

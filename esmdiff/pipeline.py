@@ -4,17 +4,19 @@
 
 # %% ../nbs/14_pipeline.ipynb #6846ead0
 from __future__ import annotations
-import errno, logging, os, time
+import csv, errno, hashlib, logging, os, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['logger', 'EsmdiffError', 'UserError', 'default_cache_dir', 'check_cache_dir', 'check_output', 'check_options',
-           'select_device', 'read_genes', 'fetch_isoforms', 'check_failures', 'load_model', 'Ranks', 'start_ranks',
-           'stop_ranks', 'on_main', 'embed_isoforms', 'build_store', 'write_store', 'check_export', 'export_store',
-           'RunReport', 'summary_lines', 'check_outputs', 'embed_genes']
+__all__ = ['logger', 'FULL_DISK', 'GENE_TABLE_COLUMNS', 'EsmdiffError', 'UserError', 'default_cache_dir', 'check_cache_dir',
+           'check_output', 'check_options', 'select_device', 'read_genes', 'full_disk', 'fetch_isoforms',
+           'check_failures', 'load_model', 'Ranks', 'start_ranks', 'stop_ranks', 'on_main', 'embed_isoforms',
+           'build_store', 'write_store', 'gene_table_path', 'gene_table', 'write_gene_table', 'check_export',
+           'export_store', 'RunReport', 'summary_lines', 'check_outputs', 'check_shard', 'shard_of', 'embed_shard',
+           'write_outputs', 'embed_genes']
 
 # %% ../nbs/14_pipeline.ipynb #9e7bc408
 import torch
@@ -26,6 +28,12 @@ from .adata import AnnDataError, genes_from_anndata, read_h5ad_genes
 from .fetch import DEFAULT_BIOTYPES, ENSEMBL_SERVER, EnsemblError, SourceError, fetch_files, fetch_rest
 from .embed import LONG_POLICIES, default_device, CheckpointError, ModelUnavailableError, embed_sequences, esm2_spec, load_esm2
 from .store import EXPORT_FORMATS, EsmStore, StoreError, store_status
+
+# %% ../nbs/14_pipeline.ipynb #adea9c0d
+from .adata import is_anndata, is_h5ad, read_anndata
+from .files import atomic_write
+from .embed import normalise_sequence
+from .store import GENE_STATUSES
 
 # %% ../nbs/14_pipeline.ipynb #da90fa38
 logger = logging.getLogger('esmdiff.pipeline')
@@ -39,7 +47,7 @@ class UserError(EsmdiffError):
 
 # %% ../nbs/14_pipeline.ipynb #c32a436a
 def default_cache_dir() -> Path:
-    "Where Ensembl answers and vectors are kept unless `cache_dir` (`--cache_dir`) says otherwise."
+    "Where Ensembl answers and vectors are kept unless `cache_dir` says otherwise."
     if os.environ.get('ESMDIFF_CACHE'): return Path(os.environ['ESMDIFF_CACHE'])
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'esmdiff'
 
@@ -49,38 +57,39 @@ def check_cache_dir(cache_dir: str | os.PathLike | None) -> Path:
     folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     try: folder.mkdir(parents=True, exist_ok=True); reason = '' if writable_dir(folder) else 'it accepts no new file'
     except OSError as e: reason = e.strerror or str(e)
-    if reason: raise UserError(f'cache folder {folder} is not writable ({reason}): choose another with --cache_dir '
+    if reason: raise UserError(f'cache folder {folder} is not writable ({reason}): choose another with cache_dir= '
                                '(or set $ESMDIFF_CACHE); a rerun with the same folder resumes')
     return folder
 
 # %% ../nbs/14_pipeline.ipynb #e2b9319d
-def check_output(path: str | os.PathLike, flag: str = '--out') -> Path:
-    "`path` as a Path that can be written, else a `UserError` naming `flag`."
+def check_output(path: str | os.PathLike, name: str = 'out') -> Path:
+    "`path` as a Path that can be written, else a `UserError` naming the argument `name`."
     p = Path(path).expanduser()
-    if p.is_dir(): raise UserError(f'{flag} {path} is a folder: name a file in it, e.g. {p/"esm_all.pt"}')
-    if not p.parent.is_dir(): raise UserError(f'{flag} {path}: folder {p.parent} does not exist; create it or choose another {flag}')
-    if not writable_dir(p.parent): raise UserError(f'{flag} {path}: folder {p.parent} is not writable; choose another {flag}')
+    if p.is_dir(): raise UserError(f'{name}={path} is a folder: name a file in it, e.g. {p/"esm_all.pt"}')
+    if not p.parent.is_dir(): raise UserError(f'{name}={path}: folder {p.parent} does not exist; create it or choose another {name}=')
+    if not writable_dir(p.parent): raise UserError(f'{name}={path}: folder {p.parent} is not writable; choose another {name}=')
     return p
 
 # %% ../nbs/14_pipeline.ipynb #da8ceaa0
-def _existing(path, flag: str, folder_ok: bool = False) -> Path | None:
-    "`path` as a Path, or a `UserError` naming `flag` when nothing (or, unless `folder_ok`, a folder) is there."
+def _existing(path, name: str, folder_ok: bool = False) -> Path | None:
+    "`path` as a Path, or a `UserError` naming the argument `name` when nothing (or, unless `folder_ok`, a folder) is there."
     if path is None: return None
     p = Path(path).expanduser()
     if p.is_file() or (folder_ok and p.is_dir()): return p
-    raise UserError(f'{flag} {path}: ' + ('is a folder, not a file' if p.is_dir() else 'no such file' + (' or folder' if folder_ok else '')))
+    raise UserError(f'{name}={path}: ' + ('is a folder, not a file' if p.is_dir() else 'no such file' + (' or folder' if folder_ok else '')))
 
+# %% ../nbs/14_pipeline.ipynb #2e04491c
 def check_options(batch_size: int, toks_per_batch: int, long_policy: str, parallel_workers: int, rate_limit: int,
                   requests_per_second: float, fasta=None, gtf=None, server: str = ENSEMBL_SERVER, model_path=None):
     "Raise a `UserError` for any option, or combination of options, that cannot work."
     for flag, value in (('batch_size', batch_size), ('parallel_workers', parallel_workers), ('rate_limit', rate_limit)):
-        if value < 1: raise UserError(f'--{flag} {value}: must be at least 1')
-    if toks_per_batch < 1026: raise UserError(f'--toks_per_batch {toks_per_batch}: must hold one full window (at least 1026 tokens)')
-    if requests_per_second <= 0: raise UserError(f'--requests_per_second {requests_per_second}: must be positive')
-    if long_policy not in LONG_POLICIES: raise UserError(f'--long_policy {long_policy!r}: choose one of {", ".join(LONG_POLICIES)}')
-    if gtf and not fasta: raise UserError('--gtf gives canonical flags for --fasta: pass the matching --fasta too')
-    if fasta and server != ENSEMBL_SERVER: raise UserError('--fasta and --server are two different sources: pass one of them')
-    _existing(fasta, '--fasta'); _existing(gtf, '--gtf'); _existing(model_path, '--model_path', folder_ok=True)
+        if value < 1: raise UserError(f'{flag}={value}: must be at least 1')
+    if toks_per_batch < 1026: raise UserError(f'toks_per_batch={toks_per_batch}: must hold one full window (at least 1026 tokens)')
+    if requests_per_second <= 0: raise UserError(f'requests_per_second={requests_per_second}: must be positive')
+    if long_policy not in LONG_POLICIES: raise UserError(f'long_policy={long_policy}: choose one of {", ".join(LONG_POLICIES)}')
+    if gtf and not fasta: raise UserError('gtf= gives canonical flags for fasta=: pass the matching fasta= too')
+    if fasta and server != ENSEMBL_SERVER: raise UserError('fasta= and server= are two different sources: pass one of them')
+    _existing(fasta, 'fasta'); _existing(gtf, 'gtf'); _existing(model_path, 'model_path', folder_ok=True)
 
 # %% ../nbs/14_pipeline.ipynb #663d2a51
 def select_device(name: str | torch.device | None, local_rank: int = 0) -> torch.device:
@@ -88,32 +97,32 @@ def select_device(name: str | torch.device | None, local_rank: int = 0) -> torch
     name = str(name or default_device())
     if name.startswith('cuda'):
         if not torch.cuda.is_available():
-            raise UserError('--device cuda: this torch sees no CUDA GPU (torch.cuda.is_available() is False); '
-                            'use --device cpu, or install a CUDA build of torch')
+            raise UserError('device=cuda: this torch sees no CUDA GPU (torch.cuda.is_available() is False); '
+                            'use device=cpu, or install a CUDA build of torch')
         return torch.device(name) if ':' in name else torch.device('cuda', local_rank % torch.cuda.device_count())
-    if name != 'cpu': raise UserError(f'--device {name}: choose cuda or cpu')
+    if name != 'cpu': raise UserError(f'device={name}: choose cuda or cpu')
     return torch.device('cpu')
 
 # %% ../nbs/14_pipeline.ipynb #639c86b9
-def _is_anndata(x) -> bool: return hasattr(x, 'var') and hasattr(x, 'obs') and hasattr(x, 'var_names')
-
 def _from_anndata(adata, gene_column, n_top_genes, hvg_flavor) -> GeneList:
     "The genes of an AnnData or `.h5ad` path, through `esmdiff.adata`; its errors become `UserError`s."
     opts = dict(gene_column=gene_column, n_top_genes=n_top_genes, hvg_flavor=hvg_flavor)
-    try: return genes_from_anndata(adata, **opts) if _is_anndata(adata) else read_h5ad_genes(adata, **opts)
+    try: return genes_from_anndata(adata, **opts) if is_anndata(adata) else read_h5ad_genes(adata, **opts)
     except (AnnDataError, ImportError, FileNotFoundError) as e: raise UserError(str(e).splitlines()[0]) from e
 
+# %% ../nbs/14_pipeline.ipynb #377bc3cb
 def _invalid_lines(genes: GeneList) -> str:
     "The first five invalid lines of `genes`, one phrase each."
     named = '; '.join(f'line {s.line} {s.text!r}: {s.reason}' if s.line else f'{s.text!r}: {s.reason}' for s in genes.invalid[:5])
     return named + (f' (and {len(genes.invalid) - 5} more)' if len(genes.invalid) > 5 else '')
 
+# %% ../nbs/14_pipeline.ipynb #3373c7a1
 def read_genes(genes, allow_missing: bool = False, gene_column: str | None = None, n_top_genes: int | None = None,
                hvg_flavor: str = 'seurat_v3') -> GeneList:
     "The `GeneList` of `genes` (path, `.h5ad`, AnnData, list of names or GeneList); invalid lines are a `UserError` unless `allow_missing`."
-    h5ad = _is_anndata(genes) or (isinstance(genes, (str, os.PathLike)) and str(genes).endswith('.h5ad'))
+    h5ad = is_h5ad(genes)
     if not h5ad and (gene_column is not None or n_top_genes is not None):
-        raise UserError('--gene_column and --n_top_genes choose genes of an AnnData (--h5ad): pass one, or drop them')
+        raise UserError('gene_column= and n_top_genes= choose genes of an AnnData (genes=<AnnData or .h5ad path>): pass one, or drop them')
     try:
         if h5ad: out = _from_anndata(genes, gene_column, n_top_genes, hvg_flavor)
         elif isinstance(genes, GeneList): out = genes
@@ -122,8 +131,17 @@ def read_genes(genes, allow_missing: bool = False, gene_column: str | None = Non
     except GeneListError as e: raise UserError(str(e).splitlines()[0]) from e
     if out.invalid and not allow_missing:
         raise UserError(f'{out.source}: {len(out.invalid)} lines are not gene names: {_invalid_lines(out)}. '
-                        'Fix them, or pass --allow_missing to keep them in the file with status invalid')
+                        'Fix them, or pass allow_missing=True to keep them in the file with status invalid')
     return out
+
+# %% ../nbs/14_pipeline.ipynb #cb23b16e
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+
+def full_disk(e: OSError, folder: Path | None, what: str) -> EsmdiffError:
+    "The one-line error for a full disk while writing `what` under `folder` (the file named when the OS names it)."
+    where = e.filename or folder or 'the cache'
+    return EsmdiffError(f'writing {what} to {where} failed: {e.strerror or e}; everything cached before is intact: free space '
+                        '(or choose another cache_dir=) and rerun, which resumes from the cache')
 
 # %% ../nbs/14_pipeline.ipynb #cfe88cb7
 def fetch_isoforms(genes: GeneList, *, fasta=None, gtf=None, server: str = ENSEMBL_SERVER, species: str = 'homo_sapiens',
@@ -136,6 +154,9 @@ def fetch_isoforms(genes: GeneList, *, fasta=None, gtf=None, server: str = ENSEM
                           cache_dir=cache_dir/'ensembl' if cache_dir else None, requests_per_second=requests_per_second,
                           rate_limit=rate_limit, parallel_workers=parallel_workers, progress=progress)
     except SourceError as e: raise UserError(str(e).splitlines()[0]) from e
+    except OSError as e:
+        if e.errno not in FULL_DISK: raise
+        raise full_disk(e, cache_dir/'ensembl' if cache_dir else None, 'the Ensembl answers') from e
     except EnsemblError as e: raise UserError(str(e) if server in str(e) else f'Ensembl ({server}): {e}') from e  # name the server once
 
 # %% ../nbs/14_pipeline.ipynb #46fa08d7
@@ -145,7 +166,7 @@ def check_failures(fetched, allow_missing: bool):
     if failed and not allow_missing:
         named = '; '.join(f'{r.query} ({r.cause})' for r in failed[:5]) + (f' and {len(failed) - 5} more' if len(failed) > 5 else '')
         raise EsmdiffError(f'{len(failed)} genes could not be fetched: {named}. Rerun to retry them (answers already '
-                           'received are cached), or pass --allow_missing to write the file with their status')
+                           'received are cached), or pass allow_missing=True to write the file with their status')
 
 # %% ../nbs/14_pipeline.ipynb #cb9e4904
 def load_model(model: str | None, model_path, device: torch.device, dtype='auto'):
@@ -170,6 +191,7 @@ class Ranks:
     @property
     def main(self) -> bool: return self.rank == 0
 
+# %% ../nbs/14_pipeline.ipynb #d26ad142
 def start_ranks(device) -> Ranks:
     "Join torchrun's process group when `WORLD_SIZE` > 1: NCCL for CUDA, gloo for CPU."
     world = int(os.environ.get('WORLD_SIZE', '1'))
@@ -180,6 +202,7 @@ def start_ranks(device) -> Ranks:
     if not dist.is_initialized(): dist.init_process_group('nccl' if cuda else 'gloo', timeout=timedelta(hours=12))
     return Ranks(dist.get_rank(), world, local)
 
+# %% ../nbs/14_pipeline.ipynb #c44aed9b
 def stop_ranks(ranks: Ranks):
     "Leave the process group, if any."
     if ranks.world > 1 and dist.is_initialized(): dist.destroy_process_group()
@@ -211,10 +234,19 @@ def embed_isoforms(model, seqs: list[str], cache_dir: Path, ranks: Ranks = Ranks
             embed_sequences(model, seqs, **opts, shard=(ranks.rank, ranks.world))
             dist.barrier()
         return embed_sequences(model, seqs, **opts) if ranks.main else None
+    except OSError as e:
+        if e.errno not in FULL_DISK: raise
+        raise full_disk(e, cache_dir/'vectors', 'vectors') from e
     except (torch.cuda.OutOfMemoryError, RuntimeError) as e:
         if not isinstance(e, torch.cuda.OutOfMemoryError) and "can't allocate memory" not in str(e): raise
-        raise UserError(f'out of memory embedding on {model.device}: lower --toks_per_batch (now {toks_per_batch}) '
-                        f'or --batch_size (now {batch_size}); vectors done so far are cached and a rerun resumes') from e
+        raise UserError(f'out of memory embedding on {model.device}: lower toks_per_batch= (now {toks_per_batch}) '
+                        f'or batch_size= (now {batch_size}); vectors done so far are cached and a rerun resumes') from e
+
+# %% ../nbs/14_pipeline.ipynb #c3e65161
+def _demo_cause(cause: str) -> str:
+    "`cause` of a gene the demo did not find, saying that the demo knows only its bundled genes."
+    return (f'{cause}: not among the genes the demo bundles (a subset of Ensembl), so the name may well exist; '
+            'outside the demo, Ensembl itself is asked')
 
 # %% ../nbs/14_pipeline.ipynb #69271689
 def _rows(record, embedded, k: int, skipped: dict) -> tuple[list[dict], int]:
@@ -227,6 +259,7 @@ def _rows(record, embedded, k: int, skipped: dict) -> tuple[list[dict], int]:
                          length=iso.length, long_handling=handling, vector=vector))
     return rows, k
 
+# %% ../nbs/14_pipeline.ipynb #52eee18d
 def build_store(genes: GeneList, fetched, embedded, meta: dict) -> EsmStore:
     "An `EsmStore` of every gene line of `genes`, from its fetch records and the vectors of their isoforms."
     kinds = {e.query: e.kind for e in genes.entries}
@@ -238,6 +271,7 @@ def build_store(genes: GeneList, fetched, embedded, meta: dict) -> EsmStore:
     if k != len(embedded.handling): raise RuntimeError(f'{len(embedded.handling)} vectors for {k} isoforms')
     for s in genes.invalid:
         if s.text not in status: status[s.text] = 'invalid'; causes[s.text] = f'line {s.line}: {s.reason}'
+    if meta.get('demo'): causes |= {g: _demo_cause(causes.get(g, 'not found')) for g, st in status.items() if st == 'not_found'}
     symbols = {r.query: genes.symbols_by_query.get(r.query) or r.symbol for r in fetched.records}
     extra = dict(replacements={r.query: r.replacement for r in fetched.records if r.replacement},
                  causes=causes, skipped_isoforms=skipped, dim=int(embedded.vectors.shape[1]))
@@ -248,42 +282,68 @@ def build_store(genes: GeneList, fetched, embedded, meta: dict) -> EsmStore:
 def write_store(store: EsmStore, out: Path) -> Path:
     "Save `store` at `out`; an `EsmdiffError` in one line when the disk refuses."
     try: return store.save(out)
-    except OSError as e:
-        raise EsmdiffError(f'writing {out} failed: {e.strerror or e}; nothing was written there and the cache is intact: '
-                           'free space (or choose another --out) and rerun, which resumes from the cache') from e
+    except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError (inline_container.cc)
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise EsmdiffError(f'writing {out} failed: {why}; nothing was written there and the cache is intact: '
+                           'free space (or choose another out=) and rerun, which resumes from the cache') from e
+
+# %% ../nbs/14_pipeline.ipynb #e289578b
+GENE_TABLE_COLUMNS = ('line', 'input', 'ensembl_id', 'symbol', 'status', 'reason', 'isoforms')
+
+def gene_table_path(out: str | os.PathLike) -> Path:
+    "Where the per-gene table of the file `out` goes: `<out stem>.genes.tsv` beside it."
+    out = Path(out)
+    return out.with_name(out.stem + '.genes.tsv')
+
+# %% ../nbs/14_pipeline.ipynb #a2e623e0
+def _input_lines(genes: GeneList, n: int) -> list[tuple[int, str]]:
+    "`(line, text as written)` of the `n` gene lines of `genes` in input order; positions 1..n when lines are not numbered."
+    rows = sorted([(e.line, e.text or e.query) for e in genes.entries] + [(s.line, s.text) for s in genes.duplicates]
+                  + [(s.line, s.text) for s in genes.invalid], key=lambda r: r[0])
+    if len(rows) != n or any(line == 0 for line, _ in rows): return [(i + 1, g) for i, g in enumerate(genes.lines)]
+    return rows
+
+# %% ../nbs/14_pipeline.ipynb #edbf9ece
+def gene_table(store: EsmStore, genes: GeneList) -> list[dict]:
+    "One row per gene line of `store` (built from `genes`): the columns of `GENE_TABLE_COLUMNS`."
+    causes, rows = store.meta.get('causes', {}), []
+    for (line, text), g in zip(_input_lines(genes, len(store.genes)), store.genes):
+        st = store.gene_status[g]
+        rows.append(dict(line=line, input=text, ensembl_id=store.gene_ids.get(g) or '', symbol=store.symbols.get(g) or '', status=st,
+                         reason='' if st == 'embedded' else causes.get(g) or GENE_STATUSES.get(st, ''),
+                         isoforms=len(store.gene_to_isoform_indices[g]) if st == 'embedded' else 0))
+    return rows
+
+# %% ../nbs/14_pipeline.ipynb #eb7ec644
+def write_gene_table(store: EsmStore, genes: GeneList, path: Path) -> Path:
+    "Write the per-gene table of `store` to `path` (tab-separated, with a header), atomically."
+    clean = lambda v: ' '.join(str(v).split()) if isinstance(v, str) else v
+    with atomic_write(path, 'w', encoding='utf-8') as f:
+        w = csv.DictWriter(f, GENE_TABLE_COLUMNS, delimiter='\t', lineterminator='\n')
+        w.writeheader(); w.writerows({k: clean(v) for k, v in row.items()} for row in gene_table(store, genes))
+    return path
 
 # %% ../nbs/14_pipeline.ipynb #dcddd1dd
 def check_export(spec) -> tuple[str, Path]:
     "`(format, path)` of an export given as `'FORMAT:PATH'` or a pair; a `UserError` naming it when it cannot be written."
     fmt, sep, path = spec.partition(':') if isinstance(spec, str) else (spec[0], ':', spec[1])
-    if not sep or not path: raise UserError(f'--export {spec}: expected FORMAT:PATH, e.g. gene_dict:esm_genes.pt')
-    if fmt not in EXPORT_FORMATS: raise UserError(f'--export {spec}: unknown format {fmt!r}; choose one of {", ".join(EXPORT_FORMATS)}')
+    if not sep or not path: raise UserError(f'export={spec}: expected FORMAT:PATH, e.g. gene_dict:esm_genes.pt')
+    if fmt not in EXPORT_FORMATS: raise UserError(f'export={spec}: unknown format {fmt!r}; choose one of {", ".join(EXPORT_FORMATS)}')
     p = Path(path).expanduser()
     if fmt == 'extract_dir':
-        if p.is_file(): raise UserError(f'--export {spec}: {p} is a file; extract_dir writes a folder')
-        check_output(p/'x', f'--export {fmt}:') if p.is_dir() else check_output(p, f'--export {fmt}:')
+        if p.is_file(): raise UserError(f'export={spec}: {p} is a file; extract_dir writes a folder')
+        check_output(p/'x', 'export') if p.is_dir() else check_output(p, 'export')
         return fmt, p
-    return fmt, check_output(p, f'--export {fmt}:')
+    return fmt, check_output(p, 'export')
 
 # %% ../nbs/14_pipeline.ipynb #050571f8
 def export_store(store: EsmStore, exports: list[tuple[str, Path]], genes=None, out: Path | None = None):
     "Write each `(format, path)` of `exports`; an `EsmdiffError` naming the export when one fails."
     for fmt, path in exports:
-        try:
-            adata = None
-            if fmt == 'h5ad': adata = genes if _is_anndata(genes) else _read_h5ad(genes)
-            store.export(path, format=fmt, adata=adata)
+        try: store.export(path, format=fmt, adata=read_anndata(genes) if fmt == 'h5ad' else None)
         except (StoreError, ValueError, ImportError, OSError) as e:
             done = f'; {out} is complete' if out else ''
-            raise EsmdiffError(f'--export {fmt}:{path} failed: {str(e).splitlines()[0]}{done}') from e
-
-def _read_h5ad(path):
-    "The AnnData of an `.h5ad` path, for the `h5ad` export."
-    if not (isinstance(path, (str, os.PathLike)) and str(path).endswith('.h5ad')):
-        raise ValueError('the h5ad export adds the vectors to the input AnnData: take the genes from one (--h5ad)')
-    try: import anndata
-    except ImportError: raise ImportError('the h5ad export needs anndata: pip install esmdiff[anndata]') from None
-    return anndata.read_h5ad(path)
+            raise EsmdiffError(f'export={fmt}:{path} failed: {str(e).splitlines()[0]}{done}') from e
 
 # %% ../nbs/14_pipeline.ipynb #d0a0e046
 @dataclass
@@ -296,22 +356,52 @@ class RunReport:
     out: Path | None
     clock: dict
 
-def summary_lines(r: RunReport) -> list[str]:
-    "What the run did, in a few lines."
-    statuses = ', '.join(f'{n} {s.replace("_", " ")}' for s, n in r.store.status_counts().items() if n)
-    fs, es, t = r.fetched.summary, r.embedded.stats, r.clock
+# %% ../nbs/14_pipeline.ipynb #9dc011d5
+def _genes_line(r: RunReport) -> str:
+    "Gene lines asked and how many ended in each status."
+    statuses = ', '.join(f'{n} {s}' for s, n in r.store.status_counts().items() if n)
     dups = (f'; {len(r.genes.duplicates)} duplicate lines name the rows of their first line' if r.genes.duplicates else '')
     invalid = (f'; {len(r.genes.invalid)} invalid lines kept with their status' if r.genes.invalid else '')
-    lines = [f'genes: {len(r.store.genes)} asked ({len(r.genes.entries)} distinct): {statuses}{dups}{invalid}',
-             f'isoforms: {r.store.n_rows} stored of {fs.isoforms} fetched; {es.distinct} distinct sequences, '
-             f'{es.embedded} embedded now, {es.cache_hits} from the cache, {es.skipped} skipped',
-             f'Ensembl ({r.fetched.location}): {fs.requests} requests, {fs.cache_hits} cache hits, {fs.retries} retries'
-             if r.fetched.source == 'rest' else f'source: {r.fetched.location} (release {r.fetched.release or "not named"})',
-             f'time: fetch {t["fetch"] - t["start"]:.1f} s, model {t["load"] - t["fetch"]:.1f} s, '
-             f'embed {t["embed"] - t["load"]:.1f} s, write {t["write"] - t["embed"]:.1f} s']
+    return f'genes: {len(r.store.genes)} asked ({len(r.genes.entries)} distinct): {statuses}{dups}{invalid}'
+
+# %% ../nbs/14_pipeline.ipynb #a105b205
+def _not_embedded_lines(store: EsmStore, limit: int = 10) -> list[str]:
+    "One line per status other than `embedded`: its genes (the first `limit`, then how many more)."
+    by = {}
+    for g in dict.fromkeys(store.genes):
+        if store.gene_status[g] != 'embedded': by.setdefault(store.gene_status[g], []).append(g)
+    return [f'not embedded, {st} {len(gs)}: ' + ', '.join(gs[:limit]) + (f' and {len(gs) - limit} more' if len(gs) > limit else '')
+            for st, gs in by.items()]
+
+# %% ../nbs/14_pipeline.ipynb #cccc001d
+def _isoforms_line(r: RunReport) -> str:
+    "Isoforms stored and fetched, distinct sequences, what was embedded now and what came from the cache."
+    fs, es = r.fetched.summary, r.embedded.stats
+    return (f'isoforms: {r.store.n_rows} stored of {fs.isoforms} fetched; {es.distinct} distinct sequences, '
+            f'{es.embedded} embedded now, {es.cache_hits} from the cache, {es.skipped} skipped')
+
+# %% ../nbs/14_pipeline.ipynb #ac24c311
+def _source_line(r: RunReport) -> str:
+    "The Ensembl server and its requests, or the files and their release."
+    fs = r.fetched.summary
+    if r.fetched.source == 'rest': return f'Ensembl ({r.fetched.location}): {fs.requests} requests, {fs.cache_hits} cache hits, {fs.retries} retries'
+    return f'source: {r.fetched.location} (release {r.fetched.release or "not named"})'
+
+# %% ../nbs/14_pipeline.ipynb #fe8a0f4b
+def _time_line(r: RunReport) -> str:
+    "Seconds per stage."
+    t = r.clock
+    return (f'time: fetch {t["fetch"] - t["start"]:.1f} s, model {t["load"] - t["fetch"]:.1f} s, '
+            f'embed {t["embed"] - t["load"]:.1f} s, write {t["write"] - t["embed"]:.1f} s')
+
+# %% ../nbs/14_pipeline.ipynb #5c39c51e
+def summary_lines(r: RunReport) -> list[str]:
+    "What the run did, in a few lines."
+    lines = [_genes_line(r), *_not_embedded_lines(r.store), _isoforms_line(r), _source_line(r), _time_line(r)]
     if r.genes.selection: lines.insert(1, f'chosen: {r.genes.selection}')
     if r.fetched.canonical_note: lines.append(f'canonical: {r.fetched.canonical_note}')
-    return lines + ([f'file: {r.out} ({r.out.stat().st_size / 1e6:.1f} MB)'] if r.out else [])
+    if not r.out: return lines
+    return lines + [f'file: {r.out} ({r.out.stat().st_size / 1e6:.1f} MB)', f'genes table: {gene_table_path(r.out)}']
 
 # %% ../nbs/14_pipeline.ipynb #88ce3225
 def _run_meta(genes: GeneList, fetched, embedded, model, ranks: Ranks) -> dict:
@@ -321,17 +411,60 @@ def _run_meta(genes: GeneList, fetched, embedded, model, ranks: Ranks) -> dict:
             'gene_column': genes.column, 'gene_selection': genes.selection,
             'world_size': ranks.world}
 
+# %% ../nbs/14_pipeline.ipynb #987f2b5d
 def check_outputs(genes, out, write_genes, export) -> tuple[Path | None, Path | None, list[tuple[str, Path]]]:
     "`out`, `write_genes` and the `(format, path)` of each export, checked before any work."
     exports = [check_export(e) for e in export]
-    if any(fmt == 'h5ad' for fmt, _ in exports) and not (_is_anndata(genes) or str(genes).endswith('.h5ad')):
-        raise UserError('--export h5ad: adds the vectors to the input AnnData; take the genes from one (--h5ad), or export another format')
-    return (check_output(out) if out else None), (check_output(write_genes, '--write_genes') if write_genes else None), exports
+    if any(fmt == 'h5ad' for fmt, _ in exports) and not is_h5ad(genes):
+        raise UserError('export=h5ad: adds the vectors to the input AnnData; take the genes from one (genes=<AnnData or .h5ad path>), '
+                        'or export another format')
+    return (check_output(out) if out else None), (check_output(write_genes, 'write_genes') if write_genes else None), exports
 
+# %% ../nbs/14_pipeline.ipynb #c9ddaa16
 def _biotypes(biotypes):
     "`biotypes` as a tuple, or None for every translation (`None` or `['all']`)."
     if biotypes is None or [str(b).lower() for b in biotypes] == ['all']: return None
     return tuple(biotypes)
+
+# %% ../nbs/14_pipeline.ipynb #9420106b
+def _open_once(genes, exports: list[tuple[str, Path]]):
+    "`genes`, as the AnnData it names when an `h5ad` export needs it (read once, here), else as given."
+    if not (any(fmt == 'h5ad' for fmt, _ in exports) and is_h5ad(genes)): return genes
+    try: return read_anndata(genes)
+    except (AnnDataError, ImportError) as e: raise UserError(str(e).splitlines()[0]) from e
+
+# %% ../nbs/14_pipeline.ipynb #b8caff5f
+def check_shard(shard) -> tuple[int, int] | None:
+    "`(K, N)` of `shard` given as `'K/N'` or a pair with 1 <= K <= N (None: no shard); a `UserError` naming it otherwise."
+    if shard is None: return None
+    try: k, n = (int(x) for x in (shard.split('/') if isinstance(shard, str) else shard))
+    except (TypeError, ValueError): k = n = 0
+    if not 1 <= k <= n: raise UserError(f'shard={shard}: expected K/N with 1 <= K <= N, e.g. 1/4 for the first of four jobs')
+    return k, n
+
+# %% ../nbs/14_pipeline.ipynb #cc065241
+def shard_of(seq: str, n: int) -> int:
+    "The part (1..`n`) a protein sequence belongs to: a hash of the sequence as ESM2 reads it, the same in every job."
+    return int(hashlib.sha256(normalise_sequence(seq)[0].encode()).hexdigest()[:16], 16) % n + 1
+
+# %% ../nbs/14_pipeline.ipynb #15186b75
+def embed_shard(model, seqs: list[str], shard: tuple[int, int], cache: Path, ranks: Ranks, toks_per_batch: int,
+                batch_size: int, long_policy: str, progress: bool):
+    "Embed the sequences of `shard` (K, N) of `seqs` into the cache; log what was done."
+    k, n = shard
+    mine = [s for s in dict.fromkeys(seqs) if shard_of(s, n) == k]
+    done = embed_isoforms(model, mine, cache, ranks, toks_per_batch, batch_size, long_policy, progress)
+    if ranks.main:
+        logger.info('shard %d/%d: %d of %d distinct sequences are this shard\'s; %d embedded now, %d were in the cache. '
+                    'When every shard has run, run once without shard= to write the file from the cache', k, n, len(mine),
+                    len(set(seqs)), done.stats.embedded, done.stats.cache_hits)
+
+# %% ../nbs/14_pipeline.ipynb #8e5a3e16
+def write_outputs(store: EsmStore, gl: GeneList, out: Path | None, write_genes: Path | None, exports, genes):
+    "Write `out` and its `.genes.tsv`, the gene list `write_genes` and the exports, each when asked for."
+    if out: write_store(store, out); write_gene_table(store, gl, gene_table_path(out))
+    if write_genes: write_gene_list(gl, write_genes)
+    export_store(store, exports, genes, out)
 
 # %% ../nbs/14_pipeline.ipynb #c1f5b52c
 def embed_genes(genes, out=None, *, fasta=None, gtf=None, server: str = ENSEMBL_SERVER, model: str | None = None,
@@ -339,11 +472,13 @@ def embed_genes(genes, out=None, *, fasta=None, gtf=None, server: str = ENSEMBL_
                 long_policy: str = 'window', parallel_workers: int = 10, rate_limit: int = 10, requests_per_second: float = 15.0,
                 species: str = 'homo_sapiens', biotypes=DEFAULT_BIOTYPES, allow_missing: bool = False, progress: bool = True,
                 gene_column: str | None = None, n_top_genes: int | None = None, hvg_flavor: str = 'seurat_v3',
-                write_genes=None, export=(), meta: dict | None = None) -> EsmStore | None:
+                write_genes=None, export=(), meta: dict | None = None, shard=None) -> EsmStore | None:
     "ESM2 vectors of every protein isoform of `genes` as an `EsmStore`, written atomically to `out` when given."
     check_options(batch_size, toks_per_batch, long_policy, parallel_workers, rate_limit, requests_per_second, fasta, gtf, server, model_path)
     out, write_genes, exports = check_outputs(genes, out, write_genes, export)
+    shard = check_shard(shard)
     cache = check_cache_dir(cache_dir)
+    genes = _open_once(genes, exports)
     fetch_opts = dict(fasta=fasta, gtf=gtf, server=server, species=species, biotypes=_biotypes(biotypes), cache_dir=cache,
                       requests_per_second=requests_per_second, rate_limit=rate_limit, parallel_workers=parallel_workers, progress=progress)
     def read_and_fetch():
@@ -359,14 +494,13 @@ def embed_genes(genes, out=None, *, fasta=None, gtf=None, server: str = ENSEMBL_
         clock['fetch'] = time.perf_counter()
         esm2 = load_model(model, model_path, dev, dtype)
         clock['load'] = time.perf_counter()
-        embedded = embed_isoforms(esm2, [i.seq for r in fetched.records for i in r.isoforms], cache, ranks,
-                                  toks_per_batch, batch_size, long_policy, progress)
+        seqs, batching = [i.seq for r in fetched.records for i in r.isoforms], (toks_per_batch, batch_size, long_policy, progress)
+        if shard: return embed_shard(esm2, seqs, shard, cache, ranks, *batching)
+        embedded = embed_isoforms(esm2, seqs, cache, ranks, *batching)
         clock['embed'] = time.perf_counter()
         if not ranks.main: return None
         store = build_store(gl, fetched, embedded, {**_run_meta(gl, fetched, embedded, esm2, ranks), **(meta or {})})
-        if out: write_store(store, out)
-        if write_genes: write_gene_list(gl, write_genes)
-        export_store(store, exports, genes, out)
+        write_outputs(store, gl, out, write_genes, exports, genes)
         clock['write'] = time.perf_counter()
         for line in summary_lines(RunReport(gl, fetched, embedded, store, out, clock)): logger.info('%s', line)
         return store

@@ -31,6 +31,7 @@ def _embedded_rows(store: EsmStore) -> dict[str, list[int]]:
     "Rows of each gene of `store` that has ESM2 vectors (status `embedded`), in the store's order."
     return {g: rows for g, rows in store.gene_to_isoform_indices.items() if store.gene_status[g] == 'embedded'}
 
+# %% ../nbs/20_plots.ipynb #fa213196
 def plot_store(store: EsmStore, figsize: tuple[float, float] = (11, 3.5)):
     "Figure of isoform vector norms per gene and of the number of isoforms per gene (genes without a vector by status)."
     rows = _embedded_rows(store)
@@ -77,6 +78,7 @@ def _check_history(history, label: str) -> tuple[list[int], list[float]]:
         raise ValueError(f"{label}: the history records no gate: the model was trained ID-only (esm_mode='id_only')")
     return [h['step'] for h in history], [h['gate'] for h in history]
 
+# %% ../nbs/20_plots.ipynb #002ab528
 def _plot_gate_values(ax, ge: AugmentedGeneEmbedding, label: str):
     "One module's gate values as applied: a line for a scalar gate, a histogram otherwise."
     values = ge.gate_value().float().cpu()
@@ -119,7 +121,9 @@ def plot_gate(*sources,                      # training histories (lists of dict
 
 # %% ../nbs/20_plots.ipynb #022fd445
 NO_PROTEIN_COLOR = '0.65'
+"Colour of genes without a protein in every plot."
 
+# %% ../nbs/20_plots.ipynb #129ae256
 def plot_esm_contribution(module,                             # an AugmentedGeneEmbedding or a model holding one
                           genes: Sequence[str] | None = None, # restrict to these of the module's genes (default: all)
                           top: int = 30,                      # bars for this many genes with the largest share
@@ -178,6 +182,7 @@ def _canonical_rows(store: EsmStore) -> tuple[list[int], str]:
     if store.is_canonical.any(): return store.is_canonical.nonzero().flatten().tolist(), 'canonical'
     return [rows[0] for rows in store.gene_to_isoform_indices.values() if rows], 'first isoform (no canonical flags)'
 
+# %% ../nbs/20_plots.ipynb #52f8712b
 def _highlighted(store: EsmStore, highlight: int | Sequence[str]) -> list[str]:
     "Stored names of the genes to highlight: the given ones that are in `store`, or the `highlight` genes with most isoforms."
     if isinstance(highlight, int):
@@ -185,6 +190,7 @@ def _highlighted(store: EsmStore, highlight: int | Sequence[str]) -> list[str]:
         return sorted(counts, key=lambda g: -counts[g])[:highlight]
     return [g for g in highlight if g in store]
 
+# %% ../nbs/20_plots.ipynb #e2974bf5
 def _with_vectors(store: EsmStore) -> EsmStore:
     "`store` cut to its genes with ESM2 vectors (status `embedded`); ValueError when it has none."
     keep = list(_embedded_rows(store))
