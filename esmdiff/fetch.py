@@ -426,9 +426,9 @@ def _canonical_provenance(records: list[GeneRecord], source: str) -> tuple[str, 
     inferred = [r.query for r in records if r.isoforms and r.isoforms[0].canonical_inferred]
     if source == 'mane':
         mane = sum(1 for r in records if r.canonical and not r.canonical.canonical_inferred)
-        return 'mane', (f"canonical isoforms: {mane} genes their MANE Select protein (Ensembl's canonical for human protein-coding genes, "
-                        f"MANE v1.5); {len(inferred)} genes without one in the FASTA" + (f" (e.g. {inferred[0]})" if inferred else '')
-                        + " guessed (protein_coding, longest, smallest protein ID); pass the release's GTF (--gtf Homo_sapiens.GRCh38.<release>.gtf.gz) for Ensembl's flag on all")
+        return 'mane', (f"canonical isoforms: the MANE Select protein for {mane} genes (Ensembl's canonical for human protein-coding genes, "
+                        f"MANE v1.5); guessed for {len(inferred)} genes without one in the FASTA" + (f" (e.g. {inferred[0]})" if inferred else '')
+                        + " (protein_coding, longest, smallest protein ID); pass the release's GTF (--gtf Homo_sapiens.GRCh38.<release>.gtf.gz) for Ensembl's flag on all")
     if not inferred: return source, None
     where = 'Ensembl' if source == 'rest' else 'the GTF'
     return source, f"{len(inferred)} genes (e.g. {inferred[0]}) had no canonical transcript from {where}; theirs was guessed (protein_coding, longest, smallest protein ID)"
