@@ -75,8 +75,7 @@ def read_table(spec: TableSpec, folder: str | Path | None = None) -> list[dict[s
     return list(csv.DictReader(io.StringIO(text.removeprefix('#')), delimiter='\t'))
 
 # %% ../nbs/03_annotation.ipynb #05c7e3f9
-@dataclass(frozen=True)
-class HgncGene:
+class HgncGene(NamedTuple):
     "One approved HGNC gene."
     hgnc_id: str
     symbol: str
@@ -119,8 +118,7 @@ def load_names(species: str | None = 'homo_sapiens', folder: str | None = None) 
 # %% ../nbs/03_annotation.ipynb #df53f356
 RESOLUTIONS = ('ensembl_id', 'source_symbol', 'current', 'renamed', 'alias', 'ambiguous', 'unknown', 'invalid')
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     "How one name the user gave was resolved."
     query: str  # the name as given
     resolution: str  # one of `RESOLUTIONS`
