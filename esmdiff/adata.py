@@ -64,15 +64,16 @@ def _mostly_ids(values) -> bool:
     n_ids = sum(not isinstance(e := _classify(str(v)), str) and e.kind == 'ensembl' for v in values)
     return n_ids * 2 > len(values)
 
+# %% ../nbs/02_adata.ipynb #a564c21a
 def _named_column(var, names) -> str | None:
     "The first column of `var` whose lower-case name is in `names` (in the order of `names`)."
     by_lower = {str(c).lower(): c for c in var.columns}
     return next((by_lower[n] for n in names if n in by_lower), None)
 
+# %% ../nbs/02_adata.ipynb #f4d91d40
 def id_column(var) -> str | None:
     "The column of `var` that holds the genes' Ensembl IDs: the first of `ID_COLUMNS` (any case) whose values are mostly IDs."
     return next((c for n in ID_COLUMNS if (c := _named_column(var, [n])) is not None and _mostly_ids(var[c].head(1000))), None)
-
 
 # %% ../nbs/02_adata.ipynb #250d036e
 def gene_names(adata, gene_column: str | None = None, source: str = 'the AnnData') -> tuple[list[str], dict[str, str], str]:

@@ -8,6 +8,7 @@ import hashlib, json, logging, random, re, threading, time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 # %% auto #0
 __all__ = ['logger', 'ENSEMBL_SERVER', 'RETRY_STATUSES', 'POST_LIMITS', 'RateLimiter', 'ResponseCache', 'EnsemblError',
@@ -38,28 +39,38 @@ class RateLimiter:
         self._lock, self._slots = threading.Lock(), threading.BoundedSemaphore(max_in_flight)
         self._next = self._paused_until = 0.0
 
-    def pause(self, seconds: float):
-        "Hold every request start for `seconds` from now (e.g. a `Retry-After`)."
-        with self._lock: self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+# %% ../nbs/06_ensembl.ipynb #4b4d03d7
+@patch
+def pause(self: RateLimiter, seconds: float):
+    "Hold every request start for `seconds` from now (e.g. a `Retry-After`)."
+    with self._lock: self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def _reserve(self) -> float:
-        "Book the next free start time (not before a pause ends) and return it."
-        with self._lock:
-            start = max(time.monotonic(), self._next, self._paused_until)
-            self._next = start + self.interval
-            return start
+# %% ../nbs/06_ensembl.ipynb #50cab1cb
+@patch
+def _reserve(self: RateLimiter) -> float:
+    "Book the next free start time (not before a pause ends) and return it."
+    with self._lock:
+        start = max(time.monotonic(), self._next, self._paused_until)
+        self._next = start + self.interval
+        return start
 
-    def __enter__(self):
-        self._slots.acquire()
-        try:
-            while True:
-                start = self._reserve()
-                time.sleep(max(0.0, start - time.monotonic()))
-                if time.monotonic() >= self._paused_until: return self
-        except BaseException:  # e.g. Ctrl-C while waiting: give the slot back
-            self._slots.release(); raise
+# %% ../nbs/06_ensembl.ipynb #5a29eb6f
+@patch
+def __enter__(self: RateLimiter):
+    "Wait for a free slot and for this request's start time (not during a pause)."
+    self._slots.acquire()
+    try:
+        while True:
+            start = self._reserve()
+            time.sleep(max(0.0, start - time.monotonic()))
+            if time.monotonic() >= self._paused_until: return self
+    except BaseException:  # e.g. Ctrl-C while waiting: give the slot back
+        self._slots.release(); raise
 
-    def __exit__(self, *exc): self._slots.release()
+@patch
+def __exit__(self: RateLimiter, *exc):
+    "Give the slot back."
+    self._slots.release()
 
 # %% ../nbs/06_ensembl.ipynb #4b472d76
 class ResponseCache:
@@ -153,7 +164,10 @@ class EnsemblClient:
                  requests_per_second: float | None = 15.0,  # client-wide, all threads together
                  rate_limit: int = 10,  # most requests in flight (the command's --rate_limit)
                  parallel_workers: int = 10,  # threads sending batches (the command's --parallel_workers)
-                 timeout: float = 120.0,  # seconds to wait for an answer
+                 timeout: float = 120.0,  # seconds to wait for each read of an answer
+                 deadline: float = 600.0,  # seconds for a whole request, body included (a body trickling in ends there)
+                 max_response_bytes: int = 256 * 2**20,  # largest answer read (decoded); an endless body is cut with an error
+                 max_wait: float = 300.0,  # longest `Retry-After` pause; a longer one ends the run, saying when to retry
                  max_retries: int = 8,  # retries per request before giving up
                  backoff: float = 1.0, backoff_cap: float = 60.0,  # first retry delay and its cap, seconds
                  release_ttl: float = 86400.0,
@@ -163,6 +177,7 @@ class EnsemblClient:
         self.limiter = RateLimiter(requests_per_second, rate_limit)
         self.parallel_workers, self.timeout, self.max_retries = parallel_workers, timeout, max_retries
         self.backoff, self.backoff_cap, self.release_ttl = backoff, backoff_cap, release_ttl
+        self.deadline, self.max_response_bytes, self.max_wait = deadline, max_response_bytes, max_wait
         self.headers = {'Content-Type': 'application/json', 'Accept': 'application/json', 'User-Agent': user_agent()}
         self.stats = Counter()
         self._release, self._local, self._lock, self._quota_reset = release, threading.local(), threading.Lock(), None
@@ -176,7 +191,35 @@ class EnsemblClient:
         "This thread's HTTP session (sessions are not shared between threads)."
         if not hasattr(self._local, 'session'):
             self._local.session = requests.Session(); self._local.session.headers.update(self.headers)
+            self._local.session.hooks['response'].append(self._refuse_other_host)
         return self._local.session
+
+# %% ../nbs/06_ensembl.ipynb #31b05221
+@patch
+def _refuse_other_host(self: EnsemblClient, resp, *args, **kwargs):
+    "A `requests` response hook: raise `EnsemblRequestError` on a redirect to another host than the server's."
+    if not resp.is_redirect: return resp
+    target = urljoin(resp.url, resp.headers['Location'])
+    if urlsplit(target).netloc != urlsplit(self.server).netloc:
+        origin = '{0.scheme}://{0.netloc}'.format(urlsplit(target))
+        raise EnsemblRequestError(f'{resp.url} redirected to another host, {target}; refused (answers must come from the server '
+                                  f'asked): if {origin} is the server to use, pass it as --server', resp.status_code)
+    return resp
+
+# %% ../nbs/06_ensembl.ipynb #b5b78adf
+@patch
+def _read_body(self: EnsemblClient, resp, started: float) -> bytes:
+    "The body of `resp`, read by the request's deadline (`requests.Timeout` after) and within `max_response_bytes`."
+    chunks, size = [], 0
+    while chunk := resp.raw.read1(2**16, decode_content=True):
+        size += len(chunk)
+        if size > self.max_response_bytes:
+            raise EnsemblRequestError(f'{resp.url} answered more than max_response_bytes={self.max_response_bytes:,} bytes; stopped '
+                                      'reading (a misbehaving server or proxy? raise max_response_bytes if the answer is genuine)', resp.status_code)
+        if time.monotonic() - started > self.deadline:
+            raise requests.Timeout(f'the answer took more than deadline={self.deadline:g} s in all (a body trickling in?)')
+        chunks.append(chunk)
+    return b''.join(chunks)
 
 # %% ../nbs/06_ensembl.ipynb #6e7f8a9b
 @patch
@@ -198,6 +241,25 @@ def _stop_if_limited(self: EnsemblClient, resp):
         self._quota_reset = time.time() + wait
         if resp.status_code == 429: self._check_quota()
 
+# %% ../nbs/06_ensembl.ipynb #00a09376
+@patch
+def _send(self: EnsemblClient, method: str, url: str, body, params):
+    "One attempt: the response, its body read by `_read_body` (and the connection released)."
+    started = time.monotonic()
+    resp = self._session().request(method, url, json=body, params=params, timeout=(10, min(self.timeout, self.deadline)), stream=True)
+    try: resp._content, resp._content_consumed = self._read_body(resp, started), True
+    finally: resp.close()  # keeps the connection for the next request when the body was read whole
+    return resp
+
+# %% ../nbs/06_ensembl.ipynb #a91d415f
+@patch
+def _check_wait(self: EnsemblClient, seconds: float):
+    "Raise `EnsemblRateLimitError` when the server asks to wait longer than `max_wait`."
+    if seconds > self.max_wait:
+        at = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(time.time() + seconds))
+        raise EnsemblRateLimitError(f'{self.server} asks to wait {seconds:.0f} s (Retry-After), more than max_wait={self.max_wait:g} s: '
+                                    f'stopped; rerun after {at} (answers received so far are cached)', seconds)
+
 # %% ../nbs/06_ensembl.ipynb #8a9b0c1d
 @patch
 def request(self: EnsemblClient, method: str, path: str, body: dict | None = None, params: dict | None = None, empty_on_404=None):
@@ -209,22 +271,26 @@ def request(self: EnsemblClient, method: str, path: str, body: dict | None = Non
         with self.limiter:
             self._count('requests')
             try:
-                resp = self._session().request(method, url, json=body, params=params, timeout=(10, self.timeout))
+                resp = self._send(method, url, body, params)
                 status, self._reached = resp.status_code, True
                 data = resp.json() if status == 200 else None
-            except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
+            except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError) as e:
                 if not self._reached and (why := connect_failure(e)): raise EnsemblUnreachableError(unreachable_message(self.server, why)) from None
                 status, cause = None, f'{type(e).__name__}: {e}'
             except ValueError as e:
                 status, cause = None, f'cut-off or invalid JSON ({len(resp.content)} bytes): {e}'
         if status == 200:
-            self._stop_if_limited(resp); return data
+            self._stop_if_limited(resp)
+            if isinstance(data, dict) and list(data) == ['error']:
+                raise EnsemblRequestError(f'{method} {url} answered 200 with an error instead of data: {data["error"]!r}', status, data)
+            return data
         if status == 404 and empty_on_404 is not None: return empty_on_404
         if status is not None:
             self._stop_if_limited(resp)
             cause = f'HTTP {status}: {_error_body(resp)}'
             if status not in RETRY_STATUSES: raise EnsemblRequestError(f'{method} {url} failed with {cause}', status, _error_body(resp))
             if status == 429:
+                self._check_wait(_retry_after(resp) or 1.0)
                 self.limiter.pause(_retry_after(resp) or 1.0); logger.info('%s %s: 429, pausing %s s', method, path, _retry_after(resp)); continue
         logger.info('%s %s attempt %d failed (%s)', method, path, attempt + 1, cause)
         if attempt < self.max_retries: time.sleep(backoff_delay(attempt, self.backoff, self.backoff_cap))
@@ -304,7 +370,7 @@ def _rest_record(entry, gene: dict, sequences: dict, biotypes) -> GeneRecord:
     "Record of a gene from its expanded lookup and the sequence rows keyed by (query, protein ID)."
     pairs = _translations(gene)
     kept = [(t, tl) for t, tl in pairs if keeps_biotype(t['biotype'], biotypes)]
-    missing = [tl['id'] for _, tl in kept if (gene['id'], tl['id']) not in sequences]
+    missing = [tl['id'] for _, tl in kept if sequences.get((gene['id'], tl['id'])) is None]
     if missing: return GeneRecord(entry.query, 'failed', gene['id'], gene.get('version'), entry.version,
                                   cause=f'Ensembl returned no sequence for {missing}')
     isoforms = [Isoform(tl['id'], tl.get('version'), t['id'], t.get('version'), t['biotype'], sequences[gene['id'], tl['id']]) for t, tl in kept]
@@ -312,6 +378,15 @@ def _rest_record(entry, gene: dict, sequences: dict, biotypes) -> GeneRecord:
     return gene_record(entry, gene['id'], gene.get('version'), gene.get('display_name'), gene.get('biotype'),
                        split_version(canonical)[0] if canonical else None, isoforms,
                        [t['biotype'] for t, _ in pairs if not keeps_biotype(t['biotype'], biotypes)], biotypes)
+
+# %% ../nbs/06_ensembl.ipynb #b994a346
+def _sequence_rows(rows, url: str) -> dict[tuple[str, str], str | None]:
+    "The sequences of `POST sequence/id` rows by (query, protein ID); None where `seq` is null."
+    if not rows: return {}  # no batch answered (their genes are failed)
+    if not isinstance(rows, list): rows = [rows]
+    bad = next((r for r in rows if not isinstance(r, dict) or not {'query', 'id'} <= r.keys()), None)
+    if bad is not None: raise EnsemblRequestError(f'{url}/sequence/id answered something that is not a sequence row: {str(bad)[:120]!r}')
+    return {(r['query'], r['id']): r['seq'] if isinstance(r.get('seq'), str) else None for r in rows}
 
 # %% ../nbs/06_ensembl.ipynb #9e0f1a2b
 def _resolve_symbols(client: EnsemblClient, entries: list[GeneEntry], species: str, batch_size: int) -> tuple[dict, dict]:
@@ -358,7 +433,7 @@ def fetch_rest(genes, *, server: str = ENSEMBL_SERVER, species: str = 'homo_sapi
     coding = [g for g in ids if looked_up.get(g) and any(keeps_biotype(t['biotype'], biotypes) for t, _ in _translations(looked_up[g]))]
     rows, sequence_failed = client.post_ids('sequence/id', coding, batch_size=sequence_batch, extra={'type': 'protein'}, empty=[])
     failed |= archive_failed | sequence_failed
-    sequences = {(r['query'], r['id']): r['seq'] for r in rows}
+    sequences = _sequence_rows(rows, client.server)
     archive = {a['id']: a for a in archived}
     records = []
     for e in entries:
@@ -376,4 +451,5 @@ def fetch_rest(genes, *, server: str = ENSEMBL_SERVER, species: str = 'homo_sapi
     used = Counter(client.stats); used.subtract(before)
     summary = summarize(records, used['requests'], used['cache_hits'], used['retries'], time.perf_counter() - t0)
     logger.info('fetched from %s: %s', client.server, summary)
+    if summary.outside_alphabet: logger.warning('%s: letters outside the amino-acid alphabet, kept as Ensembl wrote them: %s', client.server, summary.outside_alphabet)
     return FetchResult(records, summary, 'rest', client.server, release, species, biotypes, *_canonical_provenance(records, 'rest'))
