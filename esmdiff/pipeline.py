@@ -16,7 +16,7 @@ __all__ = ['logger', 'FULL_DISK', 'GENE_TABLE_COLUMNS', 'EsmdiffError', 'UserErr
            'check_failures', 'load_model', 'Ranks', 'start_ranks', 'stop_ranks', 'on_main', 'embed_isoforms',
            'build_store', 'write_store', 'gene_table_path', 'gene_table', 'write_gene_table', 'check_export',
            'export_store', 'RunReport', 'summary_lines', 'check_outputs', 'check_shard', 'shard_of', 'embed_shard',
-           'write_outputs', 'embed_genes']
+           'write_outputs', 'read_and_fetch', 'embed_genes']
 
 # %% ../nbs/14_pipeline.ipynb #9e7bc408
 import torch
@@ -466,6 +466,13 @@ def write_outputs(store: EsmStore, gl: GeneList, out: Path | None, write_genes: 
     if write_genes: write_gene_list(gl, write_genes)
     export_store(store, exports, genes, out)
 
+# %% ../nbs/14_pipeline.ipynb #9797e77e
+def read_and_fetch(genes, read_opts: tuple, fetch_opts: dict) -> tuple[GeneList, object]:
+    "The `GeneList` of `genes` (`read_genes(genes, *read_opts)`) and its fetch (`fetch_isoforms(..., **fetch_opts)`)."
+    gl = read_genes(genes, *read_opts)
+    logger.info('%r', gl)
+    return gl, fetch_isoforms(gl, **fetch_opts)
+
 # %% ../nbs/14_pipeline.ipynb #c1f5b52c
 def embed_genes(genes, out=None, *, fasta=None, gtf=None, server: str = ENSEMBL_SERVER, model: str | None = None,
                 model_path=None, device=None, dtype='auto', cache_dir=None, batch_size: int = 16, toks_per_batch: int = 4096,
@@ -481,14 +488,10 @@ def embed_genes(genes, out=None, *, fasta=None, gtf=None, server: str = ENSEMBL_
     genes = _open_once(genes, exports)
     fetch_opts = dict(fasta=fasta, gtf=gtf, server=server, species=species, biotypes=_biotypes(biotypes), cache_dir=cache,
                       requests_per_second=requests_per_second, rate_limit=rate_limit, parallel_workers=parallel_workers, progress=progress)
-    def read_and_fetch():
-        gl = read_genes(genes, allow_missing, gene_column, n_top_genes, hvg_flavor)
-        logger.info('%r', gl)
-        return gl, fetch_isoforms(gl, **fetch_opts)
     clock, ranks = {'start': time.perf_counter()}, start_ranks(device)
     try:
         dev = select_device(device, ranks.local_rank)
-        gl, fetched = on_main(ranks, read_and_fetch)
+        gl, fetched = on_main(ranks, lambda: read_and_fetch(genes, (allow_missing, gene_column, n_top_genes, hvg_flavor), fetch_opts))
         check_failures(fetched, allow_missing)
         if fetched.canonical_note and ranks.main: logger.warning('%s', fetched.canonical_note)
         clock['fetch'] = time.perf_counter()

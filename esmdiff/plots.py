@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 # %% auto #0
-__all__ = ['logger', 'NO_PROTEIN_COLOR', 'LAYOUT_METHODS', 'MIN_ROWS', 'plot_store', 'gene_embedding_of', 'plot_gate',
-           'plot_esm_contribution', 'isoform_layout', 'plot_isoform_umap']
+__all__ = ['logger', 'NO_PROTEIN_COLOR', 'LAYOUT_METHODS', 'MIN_ROWS', 'plot_store', 'gene_embedding_of', 'method_colors',
+           'plot_gate', 'plot_esm_contribution', 'isoform_layout', 'plot_isoform_umap']
 
 # %% ../nbs/20_plots.ipynb #efaa89a0
 import matplotlib.pyplot as plt
@@ -78,18 +78,27 @@ def _check_history(history, label: str) -> tuple[list[int], list[float]]:
         raise ValueError(f"{label}: the history records no gate: the model was trained ID-only (esm_mode='id_only')")
     return [h['step'] for h in history], [h['gate'] for h in history]
 
+# %% ../nbs/20_plots.ipynb #2463e4ad
+def method_colors(labels: Sequence[str]) -> dict[str, str]:
+    "A matplotlib colour per distinct label, in the order the labels first appear."
+    return {label: f'C{i}' for i, label in enumerate(dict.fromkeys(labels))}
+
+# %% ../nbs/20_plots.ipynb #487c3d51
+def _plot_scalar_gates(ax, items: list[tuple[str, AugmentedGeneEmbedding]], colors: dict[str, str]):
+    "One horizontal bar per module of `items` (label, module with a scalar gate): its gate as applied."
+    values = [float(ge.gate_value()) for _, ge in items]
+    ax.barh(range(len(items)), values, color=[colors[label] for label, _ in items])
+    ax.set_yticks(range(len(items)), [label for label, _ in items])
+    ax.axvline(0, color='0.5', lw=0.8)
+    ax.set(xlim=(-1, 1), xlabel='tanh(gate) (0: closed)', title='scalar gates')
+
 # %% ../nbs/20_plots.ipynb #002ab528
-def _plot_gate_values(ax, ge: AugmentedGeneEmbedding, label: str):
-    "One module's gate values as applied: a line for a scalar gate, a histogram otherwise."
+def _plot_gate_values(ax, ge: AugmentedGeneEmbedding, label: str, color: str = 'C0'):
+    "One module's vector or per-gene gate values as applied, as a histogram."
     values = ge.gate_value().float().cpu()
-    if ge.gate_kind == 'scalar':
-        ax.axvline(float(values), color='C0', label=f'tanh(gate) = {float(values):.3g}')
-        ax.set(xlim=(-1, 1), yticks=[])
-        ax.legend(frameon=False, fontsize=8)
-    else:
-        ax.hist(values.numpy(), bins=min(30, max(5, len(values) // 4)), color='C0')
-        ax.set(ylabel='dimensions' if ge.gate_kind == 'vector' else 'genes')
-    ax.set(xlabel='tanh(gate) (0: closed)', title=f'{label}: {ge.gate_kind} gate, mean |value| {values.abs().mean():.3g}')
+    ax.hist(values.numpy(), bins=min(30, max(5, len(values) // 4)), color=color)
+    ax.set(ylabel='dimensions' if ge.gate_kind == 'vector' else 'genes', xlabel='tanh(gate) (0: closed)',
+           title=f'{label}: {ge.gate_kind} gate, mean |value| {values.abs().mean():.3g}')
 
 # %% ../nbs/20_plots.ipynb #fd15c11b
 def plot_gate(*sources,                      # training histories (lists of dicts) and/or modules
@@ -107,15 +116,18 @@ def plot_gate(*sources,                      # training histories (lists of dict
         else:
             ge = gene_embedding_of(src)
             modules.append((label or f'{ge.esm_mode}', ge))
-    n = bool(histories) + len(modules)
+    colors = method_colors([label for label, *_ in histories + modules])
+    scalar, other = [m for m in modules if m[1].gate_kind == 'scalar'], [m for m in modules if m[1].gate_kind != 'scalar']
+    n = bool(histories) + bool(scalar) + len(other)
     fig, axes = plt.subplots(1, n, figsize=figsize or (4.5 * n, 3.2), squeeze=False)
     axes = list(axes[0])
     if histories:
         ax = axes.pop(0)
-        for label, steps, gates in histories: ax.plot(steps, gates, marker='.', label=label)
+        for label, steps, gates in histories: ax.plot(steps, gates, marker='.', label=label, color=colors[label])
         ax.set(xlabel='training step', ylabel='mean |tanh(gate)|', title='gate openness', ylim=(0, None))
         ax.legend(frameon=False, fontsize=8)
-    for ax, (label, ge) in zip(axes, modules): _plot_gate_values(ax, ge, label)
+    if scalar: _plot_scalar_gates(axes.pop(0), scalar, colors)
+    for ax, (label, ge) in zip(axes, other): _plot_gate_values(ax, ge, label, colors[label])
     fig.tight_layout()
     return fig
 
