@@ -37,7 +37,7 @@ setuptools.setup(
                  'Topic :: Scientific/Engineering :: Artificial Intelligence']
                 + ['Programming Language :: Python :: ' + v for v in py_versions[py_versions.index(min_python):]],
     packages=['esmdiff', 'esmdiff.data'],  # data/ holds files only; naming it as a package keeps setuptools quiet
-    package_data={'esmdiff.data': ['*']},
+    package_data={'esmdiff.data': ['*', 'annotation/*']},  # annotation/: HGNC and MANE tables (esmdiff.annotation)
     install_requires=requirements,
     extras_require={**extras, 'dev': dev_requirements},
     python_requires='>=' + min_python,

@@ -50,7 +50,7 @@ def _source_flags(p: argparse.ArgumentParser):
       help='Ensembl REST server (https://grch37.rest.ensembl.org for GRCh37, an archive host or a local mirror)')
     a('--fasta', metavar='PATH', help='offline source: an Ensembl pep FASTA (.fa or .fa.gz); no REST call is made')
     a('--gtf', metavar='PATH', help="the matching Ensembl GTF, for Ensembl's canonical flags. Without it the canonical isoform of "
-      "--fasta is guessed (protein-coding, longest) and differs from Ensembl's for about a quarter of genes: pass the GTF")
+      "a human gene in --fasta is its MANE Select protein where the FASTA has it, else guessed (protein-coding, longest): pass the GTF")
     a('--species', default='homo_sapiens', help='Ensembl species name for symbols (IDs name their own species)')
     a('--biotypes', nargs='+', default=list(DEFAULT_BIOTYPES), metavar='BIOTYPE',
       help="transcript biotypes whose translations count as isoforms ('all' for every translation)")

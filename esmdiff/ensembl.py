@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 import esmdiff
 from .files import atomic_write
 from .genes import GeneEntry
+from .annotation import Source, load_names, resolve_name
 from .fetch import (DEFAULT_BIOTYPES, FetchResult, GeneRecord, Isoform, gene_entries, gene_record, keeps_biotype,
                            split_version, summarize, _canonical_provenance)
 
@@ -400,6 +401,16 @@ def _resolve_symbols(client: EnsemblClient, entries: list[GeneEntry], species: s
         failed |= {(sp, s): cause for s, cause in fails.items()}
     return resolved, failed
 
+# %% ../nbs/06_ensembl.ipynb #804ef969
+def _hgnc_fallback(entries: list[GeneEntry], resolved: dict, failed: dict, species: str) -> dict:
+    "HGNC's `Resolution` of each symbol Ensembl did not resolve (nor fail on), keyed like `_resolve_symbols`' answers."
+    out = {}
+    for e in entries:
+        key = (e.species or species, e.query)
+        if e.kind == 'symbol' and key not in resolved and key not in failed and key not in out:
+            out[key] = resolve_name(e.query, load_names(key[0]), Source(f'Ensembl ({key[0]})'))
+    return out
+
 # %% ../nbs/06_ensembl.ipynb #4a5b6c7d
 def fetch_rest(genes, *, server: str = ENSEMBL_SERVER, species: str = 'homo_sapiens',
                biotypes: tuple[str, ...] | None = DEFAULT_BIOTYPES, client: EnsemblClient | None = None,
@@ -412,6 +423,8 @@ def fetch_rest(genes, *, server: str = ENSEMBL_SERVER, species: str = 'homo_sapi
     client = client or EnsemblClient(server, **client_options)
     before, entries, release = Counter(client.stats), gene_entries(genes), client.release
     resolved, symbol_failed = _resolve_symbols(client, entries, species, lookup_batch)
+    hgnc = _hgnc_fallback(entries, resolved, symbol_failed, species)
+    resolved |= {k: r.gene_id for k, r in hgnc.items() if r.gene_id}
     gene_id = lambda e: resolved.get((e.species or species, e.query)) if e.kind == 'symbol' else e.query
     ids = list(dict.fromkeys(g for g in map(gene_id, entries) if g))
     looked_up, failed = client.post_ids('lookup/id', ids, batch_size=lookup_batch, extra={'expand': 1})
@@ -427,12 +440,13 @@ def fetch_rest(genes, *, server: str = ENSEMBL_SERVER, species: str = 'homo_sapi
         gid, symbol_key = gene_id(e), (e.species or species, e.query)
         gene = looked_up.get(gid)
         if symbol_key in symbol_failed and e.kind == 'symbol': r = GeneRecord(e.query, 'failed', cause=symbol_failed[symbol_key])
-        elif gid is None: r = GeneRecord(e.query, 'not_found', cause=f'no current {symbol_key[0]} gene named {e.query!r}')
+        elif gid is None: r = GeneRecord(e.query, 'not_found', cause=hgnc[symbol_key].note if symbol_key in hgnc else f'no current {symbol_key[0]} gene named {e.query!r}')
         elif gid in failed: r = GeneRecord(e.query, 'failed', gid, requested_version=e.version, cause=failed[gid])
         elif gene is None: r = _archive_record(e, archive.get(gid))
         elif gene.get('object_type') != 'Gene':
             r = GeneRecord(e.query, 'not_found', requested_version=e.version, cause=f"{gid} is a {gene.get('object_type')}, not a gene")
         else: r = _rest_record(e, gene, sequences, biotypes)
+        if e.kind == 'symbol': r.resolution, r.current_symbol = (hgnc[symbol_key].resolution, hgnc[symbol_key].symbol) if symbol_key in hgnc else ('source_symbol', None)
         records.append(r)
     used = Counter(client.stats); used.subtract(before)
     summary = summarize(records, used['requests'], used['cache_hits'], used['retries'], time.perf_counter() - t0)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 from fastcore.basics import patch
 from .genes import GeneEntry, GeneListError, parse_gene, parse_gene_list
+from .annotation import RESOLUTIONS, Source, annotation_note, load_names, mane_protein, resolve_name, tables_for
 
 # %% auto #0
 __all__ = ['logger', 'STATUSES', 'DEFAULT_BIOTYPES', 'AMINO_ACIDS', 'PRIMARY_REGIONS', 'CANONICAL_INFERRED_NOTE',
@@ -56,6 +57,8 @@ class GeneRecord:
     isoforms: list[Isoform] = field(default_factory=list)  # canonical first, then `isoform_order`
     replacement: str | None = None  # for `retired`
     cause: str | None = None  # for `failed`, `not_found`, `filtered`
+    resolution: str | None = None  # how `query` found its gene (`esmdiff.annotation.RESOLUTIONS`); None where not resolved by name tables
+    current_symbol: str | None = None  # HGNC's current symbol of the gene, where HGNC knows it
 
     @property
     def canonical(self) -> Isoform | None:
@@ -144,8 +147,8 @@ class FetchResult:
     release: int | str | None
     species: str
     biotypes: tuple[str, ...] | None  # transcript biotypes kept; None = every translation
-    canonical_source: str = 'rest'  # 'rest' | 'gtf' | 'inferred'
-    canonical_note: str | None = None  # what to know about the canonical flags (set for 'inferred')
+    canonical_source: str = 'rest'  # 'rest' | 'gtf' | 'mane' | 'inferred'
+    canonical_note: str | None = None  # what to know about the canonical flags (set for 'mane' and 'inferred')
 
     def __len__(self): return len(self.records)
     def __iter__(self): return iter(self.records)
@@ -156,12 +159,25 @@ class FetchResult:
         raise KeyError(f'{query!r} is not among the fetched genes')
 
     @property
+    def canonical_counts(self) -> dict[str, int]:
+        "Genes with isoforms per origin of their canonical flag: `canonical_source` or 'inferred' (guessed), 'none' without one."
+        return dict(Counter('none' if not r.canonical else 'inferred' if r.canonical.canonical_inferred else self.canonical_source
+                            for r in self.records if r.isoforms))
+
+    @property
+    def resolutions(self) -> dict[str, int]:
+        "Genes per name resolution (`esmdiff.annotation.RESOLUTIONS`), where names were resolved."
+        counts = Counter(r.resolution for r in self.records if r.resolution)
+        return {k: counts[k] for k in RESOLUTIONS if counts[k]}
+
+    @property
     def meta(self) -> dict:
         "Provenance to store with the embeddings."
         return dict(source=self.source, location=self.location, release=self.release, species=self.species,
                     biotypes=None if self.biotypes is None else list(self.biotypes), sequence_letters='as in Ensembl',
                     canonical_source=self.canonical_source, canonical_note=self.canonical_note,
-                    outside_alphabet=self.summary.outside_alphabet)
+                    outside_alphabet=self.summary.outside_alphabet, canonical_counts=self.canonical_counts,
+                    name_resolutions=self.resolutions)
 
 # %% ../nbs/04_fetch.ipynb #af0d4aea
 def gene_entries(genes) -> list[GeneEntry]:
@@ -382,9 +398,9 @@ def _none_found_message(entries: list[GeneEntry], fasta: str | Path, tally: PepT
 
 # %% ../nbs/04_fetch.ipynb #4e5f6a7b
 CANONICAL_INFERRED_NOTE = ("canonical isoforms were guessed without a GTF (protein_coding first, then the longest protein, then the "
-                           "smallest protein ID) and may not be Ensembl's canonical transcript: on esmdiff's test corpus the guess "
-                           "differs from the flag of the mock Ensembl for 220 of 827 genes; pass the release's GTF "
-                           "(--gtf Homo_sapiens.GRCh38.<release>.gtf.gz) to use Ensembl's flag")
+                           "smallest protein ID) and may not be Ensembl's canonical transcript: on esmdiff's human test corpus the guess "
+                           "differs from Ensembl's canonical (MANE Select) for 222 of the 656 genes that have one; pass the release's GTF "
+                           "(--gtf <Species>.<assembly>.<release>.gtf.gz) to use Ensembl's flag")
 "The `canonical_note` of a fetch whose canonical flags were inferred."
 
 def _check_gtf(records: list[GeneRecord], annotated: dict[str, GtfGene], fasta: str | Path, gtf: str | Path):
@@ -405,20 +421,38 @@ def _check_gtf(records: list[GeneRecord], annotated: dict[str, GtfGene], fasta: 
 
 # %% ../nbs/04_fetch.ipynb #465b69f2
 def _canonical_provenance(records: list[GeneRecord], source: str) -> tuple[str, str | None]:
-    "`canonical_source` and `canonical_note` of a fetch whose flags came from `source` ('rest' or 'gtf'; None: no GTF)."
+    "`canonical_source` and `canonical_note` of a fetch whose flags came from `source` ('rest', 'gtf' or 'mane'; None: no GTF)."
     if source is None: return 'inferred', CANONICAL_INFERRED_NOTE
     inferred = [r.query for r in records if r.isoforms and r.isoforms[0].canonical_inferred]
+    if source == 'mane':
+        mane = sum(1 for r in records if r.canonical and not r.canonical.canonical_inferred)
+        return 'mane', (f"canonical isoforms: the MANE Select protein for {mane} genes (Ensembl's canonical for human protein-coding genes, "
+                        f"MANE v1.5); guessed for {len(inferred)} genes without one in the FASTA" + (f" (e.g. {inferred[0]})" if inferred else '')
+                        + " (protein_coding, longest, smallest protein ID); pass the release's GTF (--gtf Homo_sapiens.GRCh38.<release>.gtf.gz) for Ensembl's flag on all")
     if not inferred: return source, None
     where = 'Ensembl' if source == 'rest' else 'the GTF'
     return source, f"{len(inferred)} genes (e.g. {inferred[0]}) had no canonical transcript from {where}; theirs was guessed (protein_coding, longest, smallest protein ID)"
 
+# %% ../nbs/04_fetch.ipynb #ccd95fe9
+def _hgnc_gene_ids(entries: list[GeneEntry], species: str) -> set[str]:
+    "Ensembl gene IDs HGNC gives the symbols among `entries` (current, previous or alias; none for species without tables)."
+    names = load_names(species)
+    if names is None: return set()
+    return {r.gene_id for e in entries if e.kind == 'symbol' and (r := resolve_name(e.query, names)).gene_id}
+
+# %% ../nbs/04_fetch.ipynb #1d658bed
+def _mane_canonical(gene_id: str, recs: list[PepRecord], species: str) -> str | None:
+    "The transcript of `gene_id`'s MANE Select protein among its FASTA records, or None."
+    protein = mane_protein(gene_id, [r.protein_id for r in recs], species)
+    return next((r.transcript_id for r in recs if r.protein_id == protein), None)
+
 # %% ../nbs/04_fetch.ipynb #6a7b8c9d
 def fetch_files(genes, fasta: str | Path, gtf: str | Path | None = None, *, biotypes: tuple[str, ...] | None = DEFAULT_BIOTYPES,
                 species: str = 'homo_sapiens', release: int | None = None) -> FetchResult:
-    "Every isoform of every gene from an Ensembl pep FASTA, with canonical flags from the matching GTF when given."
+    "Every isoform of every gene from an Ensembl pep FASTA; canonical flags from the matching GTF when given, else MANE Select (human), else guessed."
     t0 = time.perf_counter()
     entries = gene_entries(genes)
-    ids = {e.query for e in entries if e.kind == 'ensembl'}
+    ids = {e.query for e in entries if e.kind == 'ensembl'} | _hgnc_gene_ids(entries, species)
     symbols = {e.query.casefold() for e in entries if e.kind == 'symbol'}
     wanted = lambda gid, sym: gid in ids or (sym is not None and sym.casefold() in symbols)
     annotated = read_gtf_genes(gtf, wanted) if gtf else {}
@@ -435,20 +469,23 @@ def fetch_files(genes, fasta: str | Path, gtf: str | Path | None = None, *, biot
         sym = annotated[gid].symbol if gid in annotated else peps[gid][0].symbol
         if sym is not None: by_symbol.setdefault(sym.casefold(), gid)
     searched = f'{Path(fasta).name}' + (f' or {Path(gtf).name}' if gtf else '')
-    records = []
+    names, mane = load_names(tally.species), not gtf and tables_for(tally.species) is not None
+    source, records = Source(searched, by_symbol, peps.keys() | annotated.keys()), []
     for e in entries:
-        gid = by_symbol.get(e.query.casefold()) if e.kind == 'symbol' else e.query
-        if gid not in peps and gid not in annotated:
-            records.append(GeneRecord(e.query, 'not_found', requested_version=e.version, cause=f'not in {searched}')); continue
+        res = resolve_name(e.query, names, source); gid = res.gene_id if res.found else None
+        if gid is None:
+            cause = f'not in {searched}' if e.kind == 'ensembl' else res.note
+            records.append(GeneRecord(e.query, 'not_found', requested_version=e.version, cause=cause, resolution=res.resolution, current_symbol=res.symbol)); continue
         recs = peps.get(gid, [])
-        isoforms = [Isoform(r.protein_id, r.protein_version, r.transcript_id, r.transcript_version, r.transcript_biotype, r.seq)
-                    for r in recs if keeps_biotype(r.transcript_biotype, biotypes)]
+        kept = [r for r in recs if keeps_biotype(r.transcript_biotype, biotypes)]
+        isoforms = [Isoform(r.protein_id, r.protein_version, r.transcript_id, r.transcript_version, r.transcript_biotype, r.seq) for r in kept]
         excluded = [r.transcript_biotype for r in recs if not keeps_biotype(r.transcript_biotype, biotypes)]
         if gid in annotated: g = annotated[gid]; facts = (g.version, g.symbol or (recs[0].symbol if recs else None), g.biotype, g.canonical_transcript)
-        else: r = recs[0]; facts = (r.gene_version, r.symbol, r.gene_biotype, None)
-        records.append(gene_record(e, gid, *facts, isoforms, excluded, biotypes))
+        else: r = recs[0]; facts = (r.gene_version, r.symbol, r.gene_biotype, _mane_canonical(gid, kept, tally.species) if mane else None)
+        records.append(replace(gene_record(e, gid, *facts, isoforms, excluded, biotypes), resolution=res.resolution, current_symbol=res.symbol))
     if gtf: _check_gtf(records, annotated, fasta, gtf)
-    canonical = _canonical_provenance(records, 'gtf' if gtf else None)
+    canonical = _canonical_provenance(records, 'gtf' if gtf else 'mane' if mane else None)
+    if canonical[0] == 'inferred' and annotation_note(tally.species): canonical = ('inferred', f'{CANONICAL_INFERRED_NOTE}; {annotation_note(tally.species)}')
     summary = summarize(records, seconds=time.perf_counter() - t0)
     if summary.outside_alphabet: logger.warning('%s: letters outside the amino-acid alphabet, kept as written: %s', Path(fasta).name, summary.outside_alphabet)
     return FetchResult(records, summary, 'files', str(fasta),
