@@ -271,14 +271,15 @@ def build_store(genes: GeneList, fetched, embedded, meta: dict) -> EsmStore:
     isoforms, status, skipped, causes, k = {}, {}, {}, {}, 0
     for r in fetched.records:
         isoforms[r.query], k = _rows(r, embedded, k, skipped)
-        status[r.query] = store_status(r.status, kinds.get(r.query, 'ensembl'), len(isoforms[r.query]))
+        status[r.query] = store_status(r, kinds.get(r.query, 'ensembl'), len(isoforms[r.query]))
         if r.cause: causes[r.query] = r.cause
     if k != len(embedded.handling): raise RuntimeError(f'{len(embedded.handling)} vectors for {k} isoforms')
     for s in genes.invalid:
         if s.text not in status: status[s.text] = 'invalid'; causes[s.text] = f'line {s.line}: {s.reason}'
     if meta.get('demo'): causes |= {g: _demo_cause(causes.get(g, 'not found')) for g, st in status.items() if st == 'not_found'}
     symbols = {r.query: genes.symbols_by_query.get(r.query) or r.symbol for r in fetched.records}
-    extra = dict(replacements={r.query: r.replacement for r in fetched.records if r.replacement},
+    current = {r.query: r.current_symbol for r in fetched.records if r.current_symbol}
+    extra = dict(current_symbols=current, replacements={r.query: r.replacement for r in fetched.records if r.replacement},
                  causes=causes, skipped_isoforms=skipped, dim=int(embedded.vectors.shape[1]))
     return EsmStore.from_genes(genes.lines, isoforms, status, {**meta, **extra},
                                gene_ids={r.query: r.gene_id for r in fetched.records}, symbols=symbols)
@@ -404,6 +405,8 @@ def summary_lines(r: RunReport) -> list[str]:
     "What the run did, in a few lines."
     lines = [_genes_line(r), *_not_embedded_lines(r.store), _isoforms_line(r), _source_line(r), _time_line(r)]
     if r.genes.selection: lines.insert(1, f'chosen: {r.genes.selection}')
+    renamed = [f'{x.query} -> {x.current_symbol}' for x in r.fetched.records if x.resolution == 'renamed']
+    if renamed: lines.insert(1, f"renamed: {len(renamed)} ({', '.join(renamed[:10])}{' ...' if len(renamed) > 10 else ''})")
     if r.fetched.canonical_note: lines.append(f'canonical: {r.fetched.canonical_note}')
     if not r.out: return lines
     return lines + [f'file: {r.out} ({r.out.stat().st_size / 1e6:.1f} MB)', f'genes table: {gene_table_path(r.out)}']

@@ -201,23 +201,35 @@ def _from_legacy(d: Mapping, source: str = 'the file') -> EsmStore:
     return _assemble(picks, meta, raw.genes)
 
 # %% ../nbs/13a_store.ipynb #a9829b30
-GENE_NAME_KINDS = ('symbol', 'gene_id')
+GENE_NAME_KINDS = ('symbol', 'gene_id', 'current_symbol', 'input')
 
 @patch
 def _name_of(self: EsmStore, g: str, by: str) -> str | None:
-    "Gene `g`'s name of kind `by` ('symbol' or 'gene_id'), None when unknown."
+    "Gene `g`'s name of kind `by` (one of `GENE_NAME_KINDS`), None when unknown."
     if by == 'gene_id': return self.gene_ids[g]
+    if by == 'input': return g
+    if by == 'current_symbol': return self.meta.get('current_symbols', {}).get(g) or self._name_of(g, 'symbol')
     if self.symbols[g]: return self.symbols[g]
     try: return g if parse_gene(g).kind == 'symbol' else None
     except GeneListError: return None
 
 # %% ../nbs/13a_store.ipynb #522a70ad
 @patch
-def to_gene_dict(self: EsmStore, by: str = 'symbol', pooling: str = 'canonical') -> dict[str, torch.Tensor]:
-    "`{name: float32 [dim]}` for every gene with a vector, keyed by `by` ('symbol' or 'gene_id'), pooled by `pooling`."
+def to_gene_dict(self: EsmStore, by: str = 'symbol', pooling: str = 'canonical', aliases: bool = False) -> dict[str, torch.Tensor]:
+    "`{name: float32 [dim]}` for every gene with a vector, keyed by `by` (`GENE_NAME_KINDS`), pooled by `pooling`; `aliases`: every name."
     if by not in GENE_NAME_KINDS: raise ValueError(f"by must be one of {GENE_NAME_KINDS}, got {by!r}")
     mat, mask = self._pool(self.distinct_genes, pooling)
-    return named_vectors(self.distinct_genes, [self._name_of(g, by) for g in self.distinct_genes], mat, mask, by)
+    if not aliases: return named_vectors(self.distinct_genes, [self._name_of(g, by) for g in self.distinct_genes], mat, mask, by)
+    kinds = dict.fromkeys([by, 'symbol', 'current_symbol', 'input'])
+    genes = [g for g in self.distinct_genes for _ in kinds]
+    names = [self._name_of(g, k) for g in self.distinct_genes for k in kinds]
+    rows = torch.arange(len(self.distinct_genes)).repeat_interleave(len(kinds))
+    owner = {}
+    for g, n in zip(genes, names): owner.setdefault(n, set()).add(g)
+    keep = [bool(m) and n is not None and len(owner[n]) == 1 for n, m in zip(names, mask[rows].tolist())]
+    shared = sorted(n for n, o in owner.items() if n is not None and len(o) > 1)
+    if shared: warnings.warn(f"{len(shared)} names belong to more than one gene (e.g. {shared[0]!r}); left out rather than guessed", stacklevel=2)
+    return {n: mat[r].clone() for n, r, k in zip(names, rows.tolist(), keep) if k}
 
 # %% ../nbs/13a_store.ipynb #c3886185
 @patch
@@ -251,14 +263,14 @@ EXPORT_FORMATS = ('gene_dict', 'uce', 'hdf5', 'h5ad', 'extract_dir')
 
 @patch
 def export(self: EsmStore, path: str | os.PathLike, format: str = 'gene_dict', by: str | None = None,
-           pooling: str = 'canonical', adata=None, key: str = 'X_esm2', layer: int | None = None) -> Path:
+           pooling: str = 'canonical', adata=None, key: str = 'X_esm2', layer: int | None = None, aliases: bool = False) -> Path:
     "Write the store as another tool's file (`format` one of `EXPORT_FORMATS`); returns the path."
     if format not in EXPORT_FORMATS: raise ValueError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
     path = Path(path)
     if not path.parent.is_dir(): raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist; create it first")
-    if format == 'gene_dict': write_gene_dict(path, self.to_gene_dict(by or 'symbol', pooling))
+    if format == 'gene_dict': write_gene_dict(path, self.to_gene_dict(by or 'symbol', pooling, aliases))
     elif format == 'uce': self._write_uce(path)
-    elif format == 'hdf5': write_hdf5(path, self.to_gene_dict(by or 'gene_id', pooling))
+    elif format == 'hdf5': write_hdf5(path, self.to_gene_dict(by or 'gene_id', pooling, aliases))
     elif format == 'h5ad':
         if adata is None: raise ValueError("format='h5ad' writes an AnnData with the vectors in varm: pass adata=")
         write_h5ad(path, self.to_anndata(anndata_copy(adata), key, pooling))

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 # %% auto #0
-__all__ = ['logger', 'FORMAT_VERSION', 'GENE_STATUSES', 'LONG_HANDLING', 'ALIGN_STATUSES', 'FETCH_TO_STORE_STATUS', 'POOLINGS',
-           'PLACEHOLDER_SUFFIX', 'store_status', 'StoreError', 'AmbiguousGeneError', 'gene_key', 'EsmStore',
+__all__ = ['logger', 'FORMAT_VERSION', 'GENE_STATUSES', 'LONG_HANDLING', 'ALIGN_STATUSES', 'FETCH_TO_STORE_STATUS', 'KNOWN_NAMES',
+           'POOLINGS', 'PLACEHOLDER_SUFFIX', 'store_status', 'StoreError', 'AmbiguousGeneError', 'gene_key', 'EsmStore',
            'check_pooling']
 
 # %% ../nbs/13_store_core.ipynb #907140ea
@@ -33,6 +33,7 @@ GENE_STATUSES = {
     'no_protein': 'no protein stored, reason not recorded (files of the predecessor script)',
     'empty': 'every protein of the gene is empty or only a stop (`*`): nothing to embed',
     'not_found': 'ID or symbol unknown to the source',
+    'not_in_source': 'a gene HGNC knows by the name given (current or previous symbol, alias) that the protein source lacks',
     'retired': 'ID retired in the source release',
     'symbol_unresolved': 'a symbol that did not resolve to exactly one gene',
     'skipped_long': 'every isoform longer than the model limit under the `skip` long-sequence policy',
@@ -59,6 +60,8 @@ ALIGN_STATUSES = {
 FETCH_TO_STORE_STATUS = {'ok': 'embedded', 'non_coding': 'non_coding', 'filtered': 'non_coding', 'empty': 'empty',
                          'not_found': 'not_found', 'retired': 'retired', 'failed': 'failed'}
 
+KNOWN_NAMES = ('current', 'renamed', 'alias')  # name resolutions (esmdiff.annotation) that found a gene in HGNC
+
 def store_status(fetch_status, kind: str = 'ensembl', n_rows: int = 0) -> str:
     "Store status of a gene whose fetch ended in `fetch_status` (a status or a `GeneRecord`), asked as `kind` ('ensembl'/'symbol'), with `n_rows` vectors."
     status = getattr(fetch_status, 'status', fetch_status)
@@ -66,6 +69,7 @@ def store_status(fetch_status, kind: str = 'ensembl', n_rows: int = 0) -> str:
         raise ValueError(f"fetch status {status!r} is not one of {list(FETCH_TO_STORE_STATUS)}")
     if n_rows: return 'embedded'
     if status == 'ok': return 'skipped_long'
+    if status == 'not_found' and getattr(fetch_status, 'resolution', None) in KNOWN_NAMES: return 'not_in_source'
     if status == 'not_found' and kind == 'symbol': return 'symbol_unresolved'
     return FETCH_TO_STORE_STATUS[status]
 
