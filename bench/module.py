@@ -11,7 +11,7 @@ Target: the ESM2 branch costs at most 10% of a step.
 """
 import argparse, statistics, time, warnings
 import torch
-from esmdiff.testing import random_store
+from esmdiff.store import random_store
 from esmdiff.diffusion import ConditionalModelConfig, ConditionalExpressionDiffusion
 
 

@@ -13,7 +13,8 @@ __all__ = ['logger', 'EXAMPLES', 'build_parser', 'check_args', 'embed_options', 
            'setup_logging', 'Terminated', 'sigterm_as_interrupt', 'main']
 
 # %% ../nbs/15_cli.ipynb #41608506
-from .fetch import DEFAULT_BIOTYPES, ENSEMBL_SERVER
+from .fetch import DEFAULT_BIOTYPES
+from .ensembl import ENSEMBL_SERVER
 from .embed import ESM2_MODELS, LONG_POLICIES
 from .store import EXPORT_FORMATS
 from .pipeline import EsmdiffError, UserError, default_cache_dir, embed_genes

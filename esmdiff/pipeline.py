@@ -26,7 +26,8 @@ import esmdiff
 from .files import writable_dir
 from .genes import GeneList, GeneListError, parse_gene_list, read_gene_list, write_gene_list
 from .adata import AnnDataError, genes_from_anndata, read_h5ad_genes
-from .fetch import DEFAULT_BIOTYPES, ENSEMBL_SERVER, EnsemblError, SourceError, fetch_files, fetch_rest
+from .fetch import DEFAULT_BIOTYPES, SourceError, fetch_files
+from .ensembl import ENSEMBL_SERVER, EnsemblError, fetch_rest
 from .checkpoints import CheckpointError, ModelMismatchWarning, ModelUnavailableError, default_device, load_esm2
 from .embed import LONG_POLICIES, embed_sequences
 from .store import EXPORT_FORMATS, EsmStore, StoreError, store_status
