@@ -389,8 +389,8 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: str | torch.device, n
     resolved = DTYPES.get(dtype) if isinstance(dtype, str) else dtype if dtype in DTYPES.values() else None
     if resolved is None: raise ValueError(f'dtype {dtype!r} is not one of auto, {", ".join(DTYPES)}')
     if resolved == torch.float16 and device.type == 'cpu':
-        raise ValueError('--dtype float16 is refused on CPU: CPUs have no float16 arithmetic, so PyTorch runs it slower than '
-                         'float32 and no more precisely than bfloat16; use --dtype bfloat16 or float32 (auto: float32)')
+        raise ValueError('dtype=float16 is refused on CPU: CPUs have no float16 arithmetic, so PyTorch runs it slower than '
+                         'float32 and no more precisely than bfloat16; use dtype=bfloat16 or float32 (auto: float32)')
     return resolved
 
 # %% ../nbs/07_checkpoints.ipynb #h1e00019

@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['logger', 'EXAMPLES', 'build_parser', 'check_args', 'embed_options', 'flag_names', 'demo_inputs', 'run',
-           'setup_logging', 'Terminated', 'sigterm_as_interrupt', 'main']
+           'CommandWords', 'setup_logging', 'Terminated', 'sigterm_as_interrupt', 'main']
 
 # %% ../nbs/15_cli.ipynb #41608506
 from .fetch import DEFAULT_BIOTYPES
@@ -177,10 +177,17 @@ def run(args: argparse.Namespace):
     with demo_inputs(args): return embed_genes(**embed_options(args))
 
 # %% ../nbs/15_cli.ipynb #a6d3dd16
+class CommandWords(logging.Filter):
+    "Every message the command prints in its own words: the Python API's `name=` become the command's flags."
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = flag_names(record.getMessage()), None
+        return True
+
 def setup_logging(quiet: bool = False, verbose: bool = False, rank: int = 0):
     "Log esmdiff's messages to stderr: warnings only with -q, debug with -v; ranks other than 0 only warn."
     level = logging.WARNING if quiet or rank else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(CommandWords())
     prefix = f'esm2_batch[{rank}]' if int(os.environ.get('WORLD_SIZE', '1')) > 1 else 'esm2_batch'
     handler.setFormatter(logging.Formatter(f'{prefix}: %(levelname)s %(name)s: %(message)s' if verbose else f'{prefix}: %(message)s'))
     root = logging.getLogger('esmdiff')
@@ -208,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sigterm_as_interrupt(): run(args)
         return 0
-    except UserError as e: logger.error('error: %s', flag_names(str(e)), exc_info=args.verbose); return 2
-    except EsmdiffError as e: logger.error('error: %s', flag_names(str(e)), exc_info=args.verbose); return 1
+    except UserError as e: logger.error('error: %s', e, exc_info=args.verbose); return 2  # in flags: CommandWords
+    except EsmdiffError as e: logger.error('error: %s', e, exc_info=args.verbose); return 1
     except KeyboardInterrupt as e:
         how, status = ('terminated (SIGTERM)', 143) if isinstance(e, Terminated) else ('interrupted', 130)
         logger.error('%s: %s was not written; rerun the same command to resume from the cache', how, args.out); return status

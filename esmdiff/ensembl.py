@@ -132,8 +132,8 @@ def connect_failure(error: Exception) -> str | None:
 def unreachable_message(server: str, why: str) -> str:
     "The one-line error for a server that cannot be reached, naming the routes that work without internet."
     return (f"cannot reach the Ensembl REST server {server} ({why}); not retried. Without internet, use Ensembl's files: "
-            "--fasta <Species>.<assembly>.pep.all.fa.gz and --gtf <Species>.<assembly>.<release>.gtf.gz (from ftp.ensembl.org), "
-            "or --server a mirror you can reach")
+            "fasta=<Species>.<assembly>.pep.all.fa.gz and gtf=<Species>.<assembly>.<release>.gtf.gz (from ftp.ensembl.org), "
+            "or server=<a mirror you can reach>")
 
 # %% ../nbs/06_ensembl.ipynb #917f5968
 def backoff_delay(attempt: int, base: float = 1.0, cap: float = 60.0, rng: random.Random = random) -> float:
@@ -203,7 +203,7 @@ def _refuse_other_host(self: EnsemblClient, resp, *args, **kwargs):
     if urlsplit(target).netloc != urlsplit(self.server).netloc:
         origin = '{0.scheme}://{0.netloc}'.format(urlsplit(target))
         raise EnsemblRequestError(f'{resp.url} redirected to another host, {target}; refused (answers must come from the server '
-                                  f'asked): if {origin} is the server to use, pass it as --server', resp.status_code)
+                                  f'asked): if {origin} is the server to use, pass it as server=', resp.status_code)
     return resp
 
 # %% ../nbs/06_ensembl.ipynb #b5b78adf

@@ -398,9 +398,9 @@ def _none_found_message(entries: list[GeneEntry], fasta: str | Path, tally: PepT
 
 # %% ../nbs/04_fetch.ipynb #4e5f6a7b
 CANONICAL_INFERRED_NOTE = ("canonical isoforms were guessed without a GTF (protein_coding first, then the longest protein, then the "
-                           "smallest protein ID) and may not be Ensembl's canonical transcript: on esmdiff's human test corpus the guess "
-                           "differs from Ensembl's canonical (MANE Select) for 222 of the 656 genes that have one; pass the release's GTF "
-                           "(--gtf <Species>.<assembly>.<release>.gtf.gz) to use Ensembl's flag")
+                           "smallest protein ID) and may not be Ensembl's canonical transcript (for human genes such a guess "
+                           "differs from MANE Select, Ensembl's canonical, for about a third of them: 222 of 656 measured); pass the release's GTF "
+                           "(gtf=<Species>.<assembly>.<release>.gtf.gz) to use Ensembl's flag")
 "The `canonical_note` of a fetch whose canonical flags were inferred."
 
 def _check_gtf(records: list[GeneRecord], annotated: dict[str, GtfGene], fasta: str | Path, gtf: str | Path):
@@ -428,7 +428,7 @@ def _canonical_provenance(records: list[GeneRecord], source: str) -> tuple[str, 
         mane = sum(1 for r in records if r.canonical and not r.canonical.canonical_inferred)
         return 'mane', (f"canonical isoforms: the MANE Select protein for {mane} genes (Ensembl's canonical for human protein-coding genes, "
                         f"MANE v1.5); guessed for {len(inferred)} genes without one in the FASTA" + (f" (e.g. {inferred[0]})" if inferred else '')
-                        + " (protein_coding, longest, smallest protein ID); pass the release's GTF (--gtf Homo_sapiens.GRCh38.<release>.gtf.gz) for Ensembl's flag on all")
+                        + " (protein_coding, longest, smallest protein ID); pass the release's GTF (gtf=Homo_sapiens.GRCh38.<release>.gtf.gz) for Ensembl's flag on all")
     if not inferred: return source, None
     where = 'Ensembl' if source == 'rest' else 'the GTF'
     return source, f"{len(inferred)} genes (e.g. {inferred[0]}) had no canonical transcript from {where}; theirs was guessed (protein_coding, longest, smallest protein ID)"
