@@ -10,6 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, asdict
 from os import PathLike
 from pathlib import Path
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+from .adata import read_anndata
+from .store import EsmStore
+from .gene_embedding import open_esm_source
+from .embed import default_device
+from .diffusion import ConditionalExpressionDiffusion, ConditionalModelConfig, perturbation_genes, train_model
 
 # %% auto #0
 __all__ = ['KNOWN_COLUMNS', 'KNOWN_CONTROLS', 'CELL_EVAL_PROFILES', 'BASIC_METRICS', 'LOWER_IS_BETTER', 'PREDICTOR_ORDER',
@@ -20,17 +28,6 @@ __all__ = ['KNOWN_COLUMNS', 'KNOWN_CONTROLS', 'CELL_EVAL_PROFILES', 'BASIC_METRI
            'cell_eval_metrics', 'score_predictions', 'evaluate_perturbations', 'metric_columns',
            'plot_perturbation_metrics', 'perturbation_report', 'train_controls', 'ScreenRun', 'run_screen',
            'build_perturb_parser', 'main']
-
-# %% ../nbs/19_perturbation.ipynb #1e2b76b6
-import torch
-import torch.nn.functional as F
-from tqdm.auto import tqdm
-
-# %% ../nbs/19_perturbation.ipynb #f5c43506
-from .adata import read_anndata
-from .store import EsmStore
-from .gene_embedding import open_esm_source
-from .diffusion import ConditionalExpressionDiffusion, ConditionalModelConfig, perturbation_genes, train_model
 
 # %% ../nbs/19_perturbation.ipynb #0a1ddaf5
 def mean_agreement(generated: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
@@ -512,14 +509,14 @@ def perturbation_report(table) -> str:
 # %% ../nbs/19_perturbation.ipynb #2c06bf02
 def train_controls(train: Screen, vocabulary: Sequence[str], store, controls: Sequence[str], steps: int,
                    config: ConditionalModelConfig | None = None, progress: bool = True,
-                   conditions: Sequence[str] | None = None) -> dict[str, ConditionalExpressionDiffusion]:
-    "The diffusion model in each control of `controls` (its `perturbation_esm_mode`), trained on `train` for `steps` steps; `conditions`: all the screen's."
+                   conditions: Sequence[str] | None = None, device=None) -> dict[str, ConditionalExpressionDiffusion]:
+    "The diffusion model in each control of `controls` (its `perturbation_esm_mode`), trained on `train` for `steps` steps on `device` (default: a GPU if torch sees one); `conditions`: all the screen's."
     base = asdict(config or ConditionalModelConfig(esm_mode='id_only'))
     k = max(len(perturbation_genes(p, train.control_label)) for p in vocabulary + [train.control_label])
     models = {}
     for mode in controls:
         cfg = ConditionalModelConfig(**{**base, 'perturbation_esm_mode': mode, 'control_label': train.control_label, 'max_perturbations': max(k, base['max_perturbations'])})
-        models[mode] = ConditionalExpressionDiffusion(cfg, train.genes, conditions or sorted(set(train.conditions)), esm=store, perturbations=list(vocabulary))
+        models[mode] = ConditionalExpressionDiffusion(cfg, train.genes, conditions or sorted(set(train.conditions)), esm=store, perturbations=list(vocabulary)).to(device or default_device())
         train_model(models[mode], train.x, train.conditions, steps, progress=progress, perturbations=train.perturbations)
     return models
 
@@ -535,7 +532,7 @@ class ScreenRun:
 def run_screen(adata, held_out: Sequence[str] | float | int = 0.2, *, store=None, outdir=None, perturbation_key: str | None = None,
                control_label: str | None = None, condition_key: str | None = None, layer: str | None = None, use_raw: bool = False,
                controls: Sequence[str] = ('esm', 'id_only', 'shuffled_esm'), steps: int = 2000, config: ConditionalModelConfig | None = None,
-               profile: str = 'vcc', min_cells: int = 3, seed: int = 0, progress: bool = True) -> ScreenRun:
+               profile: str = 'vcc', min_cells: int = 3, seed: int = 0, progress: bool = True, device=None) -> ScreenRun:
     "Evaluate the diffusion model's controls and the baselines on held-out perturbations of a screen (see above)."
     import pandas as pd
     _cell_eval(profile)
@@ -548,7 +545,7 @@ def run_screen(adata, held_out: Sequence[str] | float | int = 0.2, *, store=None
     for i, held in enumerate(folds):
         tr, te = split_perturbations(screen, held)
         train, test = screen.subset(tr), screen.subset(te)
-        models = train_controls(train, screen.perturbed_genes, store, controls, steps, config, progress, sorted(set(screen.conditions))) if steps else {}
+        models = train_controls(train, screen.perturbed_genes, store, controls, steps, config, progress, sorted(set(screen.conditions)), device) if steps else {}
         fold_dir = None if outdir is None else Path(outdir) / (f'fold{i}' if len(folds) > 1 else '.')
         tables.append(evaluate_perturbations(models, test, train, store=store, outdir=fold_dir, profile=profile, min_cells=min_cells, seed=seed, progress=progress).assign(fold=i))
     return _finish(pd.concat(tables, ignore_index=True), outdir)
@@ -576,7 +573,7 @@ def build_perturb_parser() -> argparse.ArgumentParser:
     a('--layer'); a('--use-raw', action='store_true'); a('--steps', type=int, default=2000, help='training steps per control (0: baselines only)')
     a('--profile', default='vcc', help="cell-eval profile (vcc, minimal, full, ...) or 'basic' (Pearson delta and MSE, no cell-eval)")
     a('--controls', default='esm,id_only,shuffled_esm'); a('--min-cells', type=int, default=3); a('--seed', type=int, default=0)
-    a('--quiet', action='store_true', help='no progress bars')
+    a('--quiet', action='store_true', help='no progress bars'); a('--device', help='where the model trains (default: cuda when torch sees a GPU, else cpu)')
     return p
 
 # %% ../nbs/19_perturbation.ipynb #2d3723d3
@@ -593,7 +590,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = run_screen(args.adata, _held_out_arg(args.held_out), store=args.store, outdir=args.out, perturbation_key=args.perturbation_key,
                          control_label=args.control_label, condition_key=args.condition_key, layer=args.layer, use_raw=args.use_raw,
-                         controls=args.controls.split(','), steps=args.steps, profile=args.profile, min_cells=args.min_cells, seed=args.seed, progress=not args.quiet)
+                         controls=args.controls.split(','), steps=args.steps, profile=args.profile, min_cells=args.min_cells, seed=args.seed,
+                         progress=not args.quiet, device=args.device)
     except (ValueError, ImportError, OSError) as e:
         print(f"esmdiff-perturb: error: {e}", file=sys.stderr); return 2
     print(run.report)
