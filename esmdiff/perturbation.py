@@ -391,7 +391,7 @@ def _vectors_said_once(train: Screen, perturbations: Sequence[str], store) -> di
 # %% ../nbs/19_perturbation.ipynb #5d127acd
 def _predicted_cells(test: Screen, train: Screen, perturbations: Sequence[str], shifts: dict, models: dict,
                      steps: int | None, seed: int, progress: bool) -> tuple[dict, dict]:
-    "`({predictor: {perturbation: cells}}, {perturbation: matched control cells})`."
+    "`({predictor: {perturbation: cells}}, {perturbation: matched control cells})`; cells clipped at 0 (cell-eval refuses negative values)."
     cells, base = {name: {} for name in [*shifts, *models]}, {}
     for i, p in enumerate(tqdm(perturbations, desc='predicting', disable=not progress)):
         idx = [j for j, q in enumerate(test.perturbations) if q == p]
@@ -401,7 +401,7 @@ def _predicted_cells(test: Screen, train: Screen, perturbations: Sequence[str], 
             if p in by_pert: cells[name][p] = (base[p] + by_pert[p]).clamp_min(0)
         for name, m in models.items():
             if set(perturbation_genes(p, test.control_label)) <= set(m.perturbations or ()):
-                cells[name][p] = m.sample(conds, len(idx), steps=steps, generator=torch.Generator().manual_seed(seed + i), perturbation=p).cpu()
+                cells[name][p] = m.sample(conds, len(idx), steps=steps, generator=torch.Generator().manual_seed(seed + i), perturbation=p).cpu().clamp_min(0)
     for name, m in models.items():
         if len(cells[name]) < len(perturbations): warnings.warn(f"model {name!r} cannot predict {len(perturbations) - len(cells[name])} held-out perturbations: their genes are not in its vocabulary", stacklevel=3)
     return cells, base
