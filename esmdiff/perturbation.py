@@ -4,20 +4,30 @@
 
 # %% ../nbs/19_perturbation.ipynb #4d0fe9eb
 from __future__ import annotations
-import math
+import argparse, contextlib, io, math, sys, tempfile, warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, asdict
+from os import PathLike
+from pathlib import Path
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+from .adata import read_anndata
+from .store import EsmStore
+from .gene_embedding import open_esm_source
+from .embed import default_device
+from .diffusion import ConditionalExpressionDiffusion, ConditionalModelConfig, perturbation_genes, train_model
 
 # %% auto #0
-__all__ = ['mean_agreement', 'pca_basis', 'rbf_mmd', 'evaluate', 'split_cells', 'Screen', 'screen_from_anndata',
-           'split_perturbations', 'perturbation_metrics', 'evaluate_perturbations']
-
-# %% ../nbs/19_perturbation.ipynb #1e2b76b6
-import torch
-
-# %% ../nbs/19_perturbation.ipynb #f5c43506
-from .diffusion import ConditionalExpressionDiffusion, perturbation_genes
+__all__ = ['KNOWN_COLUMNS', 'KNOWN_CONTROLS', 'CELL_EVAL_PROFILES', 'BASIC_METRICS', 'LOWER_IS_BETTER', 'PREDICTOR_ORDER',
+           'mean_agreement', 'pca_basis', 'rbf_mmd', 'evaluate', 'split_cells', 'Screen', 'normalise_label',
+           'screen_convention', 'screen_from_anndata', 'split_perturbations', 'perturbation_folds',
+           'perturbation_metrics', 'perturbation_shifts', 'additive_shifts', 'perturbation_vectors', 'fit_ridge',
+           'knn_predict', 'vector_baselines', 'baseline_shifts', 'cell_eval_anndata', 'basic_metrics',
+           'cell_eval_metrics', 'score_predictions', 'evaluate_perturbations', 'metric_columns',
+           'plot_perturbation_metrics', 'perturbation_report', 'train_controls', 'ScreenRun', 'run_screen',
+           'build_perturb_parser', 'main']
 
 # %% ../nbs/19_perturbation.ipynb #0a1ddaf5
 def mean_agreement(generated: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
@@ -106,24 +116,45 @@ class Screen:
         return Screen(self.x[idx], self.genes, [self.perturbations[i] for i in idx.tolist()],
                       [self.conditions[i] for i in idx.tolist()], self.control_label)
 
-# %% ../nbs/19_perturbation.ipynb #f0bcec21
-def screen_from_anndata(adata, perturbation_key: str = 'gene', control_label: str = 'non-targeting',
+# %% ../nbs/19_perturbation.ipynb #91c8d5d5
+def normalise_label(label, control_label: str) -> str:
+    "`label` as the control label, a gene or genes joined by '+', GEARS's `+ctrl` padding dropped."
+    genes = [g for g in str(label).split('+') if g and g != control_label]
+    return '+'.join(genes) if genes else control_label
+
+# %% ../nbs/19_perturbation.ipynb #63deab0d
+KNOWN_COLUMNS = ('target_gene', 'gene', 'condition', 'perturbation', 'guide_target')
+KNOWN_CONTROLS = ('non-targeting', 'ctrl', 'control', 'NT', 'non_targeting')
+
+def screen_convention(obs, perturbation_key: str | None = None, control_label: str | None = None) -> tuple[str, str]:
+    "`(perturbation_key, control_label)` of a screen's `obs`: the given ones checked, the missing ones found among the known."
+    cols = [str(c) for c in obs.columns]
+    key = perturbation_key or next((c for c in KNOWN_COLUMNS if c in cols), None)
+    if key not in cols: raise ValueError((f"obs has no column {perturbation_key!r}" if perturbation_key else f"obs has none of the perturbation columns {list(KNOWN_COLUMNS)}")
+                                          + f"; its columns are {cols[:12]}: pass perturbation_key=")
+    labels = set(obs[key].astype(str))
+    control = control_label or next((c for c in KNOWN_CONTROLS if c in labels), None)
+    if control not in labels:
+        common = [p for p, _ in Counter(obs[key].astype(str)).most_common(6)]
+        raise ValueError((f"control label {control_label!r} not in obs[{key!r}]" if control_label else f"no known control label {list(KNOWN_CONTROLS)} in obs[{key!r}]")
+                         + f" (most common labels: {common}): pass control_label=")
+    return key, control
+
+# %% ../nbs/19_perturbation.ipynb #9d48f143
+def screen_from_anndata(adata, perturbation_key: str | None = None, control_label: str | None = None,
                         condition_key: str | None = None, layer: str | None = None, use_raw: bool = False) -> Screen:
-    "A `Screen` from an AnnData: `obs[perturbation_key]` per cell, `obs[condition_key]` (or one condition), log-normalised `.X`/`layer`/`.raw`."
-    for key in (perturbation_key, condition_key):
-        if key is not None and key not in adata.obs:
-            raise ValueError(f"obs has no column {key!r}; its columns are {list(adata.obs.columns)[:10]}")
-    labels = [str(p) for p in adata.obs[perturbation_key]]
-    if control_label not in labels:
-        common = [p for p, _ in Counter(labels).most_common(5)]
-        raise ValueError(f"control label {control_label!r} not in obs[{perturbation_key!r}] (most common labels: {common}): pass control_label=")
+    "A `Screen` from an AnnData: labels of `obs[perturbation_key]` normalised, `obs[condition_key]` (or one condition), log-normalised `.X`/`layer`/`.raw`."
+    key, control = screen_convention(adata.obs, perturbation_key, control_label)
+    if condition_key is not None and condition_key not in adata.obs:
+        raise ValueError(f"obs has no column {condition_key!r}; its columns are {list(adata.obs.columns)[:12]}")
+    labels = [normalise_label(p, control) for p in adata.obs[key]]
     if use_raw and adata.raw is None: raise ValueError("use_raw=True but the AnnData has no .raw")
     source = adata.raw if use_raw else adata
     x = source.X if layer is None else adata.layers[layer]
     x = torch.as_tensor(x.toarray() if hasattr(x, 'toarray') else x, dtype=torch.float32)
     if (x < 0).any(): raise ValueError("the expression has negative values (scaled z-scores?): pass the log-normalised counts (layer=, or use_raw=True)")
     conditions = [str(c) for c in adata.obs[condition_key]] if condition_key else ['all'] * len(labels)
-    return Screen(x, [str(g) for g in source.var_names], labels, conditions, control_label)
+    return Screen(x, [str(g) for g in source.var_names], labels, conditions, control)
 
 # %% ../nbs/19_perturbation.ipynb #5cb7de22
 def split_perturbations(screen: Screen, held_out: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,6 +165,16 @@ def split_perturbations(screen: Screen, held_out: Sequence[str]) -> tuple[torch.
     if absent: raise ValueError(f"{len(absent)} held-out perturbations are not in the screen (e.g. {absent[:3]}): check their spelling")
     test = torch.tensor([p in set(held_out) for p in screen.perturbations])
     return (~test).nonzero().flatten(), test.nonzero().flatten()
+
+# %% ../nbs/19_perturbation.ipynb #0b582d84
+def perturbation_folds(screen: Screen, held_out: Sequence[str] | float | int = 0.2, seed: int = 0) -> list[list[str]]:
+    "Held-out sets: `held_out` itself (a list), one random fraction (a float in (0, 1)), or `k` folds (an int >= 2)."
+    if isinstance(held_out, (list, tuple)): return [[str(p) for p in held_out]]
+    perts = [p for p in dict.fromkeys(screen.perturbations) if p != screen.control_label]
+    order = [perts[i] for i in torch.randperm(len(perts), generator=torch.Generator().manual_seed(seed)).tolist()]
+    if isinstance(held_out, float) and 0 < held_out < 1: return [order[:max(1, round(held_out * len(order)))]]
+    if isinstance(held_out, int) and not isinstance(held_out, bool) and 2 <= held_out <= len(order): return [order[i::held_out] for i in range(held_out)]
+    raise ValueError(f"held_out={held_out!r}: give a list of perturbations, a fraction in (0, 1), or a number of folds from 2 to {len(order)}")
 
 # %% ../nbs/19_perturbation.ipynb #0d943ca3
 def _pearson(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -165,38 +206,393 @@ def _control_mean(train: Screen, conditions: Sequence[str]) -> torch.Tensor:
     for c in set(c_ctrl): means[c] = x_ctrl[[j for j, cj in enumerate(c_ctrl) if cj == c]].mean(0)
     return torch.stack([means.get(c, overall) for c in conditions]).mean(0)
 
-# %% ../nbs/19_perturbation.ipynb #ff759f40
-def _mean_shift(train: Screen) -> torch.Tensor:
-    "Average, over the training perturbations, of each one's mean shift from its condition-matched control mean."
-    shifts = []
+# %% ../nbs/19_perturbation.ipynb #1e29c68d
+def perturbation_shifts(train: Screen) -> dict[str, torch.Tensor]:
+    "Each training perturbation's mean shift from the control mean matched to its cells' conditions."
+    shifts = {}
     for p in dict.fromkeys(train.perturbations):
         if not perturbation_genes(p, train.control_label): continue
         idx = [i for i, q in enumerate(train.perturbations) if q == p]
-        shifts.append(train.x[idx].mean(0) - _control_mean(train, [train.conditions[i] for i in idx]))
+        shifts[p] = train.x[idx].mean(0) - _control_mean(train, [train.conditions[i] for i in idx])
+    return shifts
+
+# %% ../nbs/19_perturbation.ipynb #ff759f40
+def _mean_shift(train: Screen) -> torch.Tensor:
+    "Average, over the training perturbations, of each one's mean shift from its condition-matched control mean."
+    shifts = list(perturbation_shifts(train).values())
     if not shifts: raise ValueError("the training cells have no perturbed cell, so there is no mean shift to average")
     return torch.stack(shifts).mean(0)
 
-# %% ../nbs/19_perturbation.ipynb #1ee55103
-def evaluate_perturbations(model: ConditionalExpressionDiffusion,
-                           test: Screen,                 # held-out cells (e.g. `screen.subset(test_idx)`)
-                           train: Screen,                # the training cells: controls and the baselines
-                           top_k: int = 20,              # DE genes for the `_de` metrics
-                           min_cells: int = 3,           # perturbations with fewer test cells are skipped
-                           steps: int | None = None,     # DDIM steps (default: config.sampling_steps)
-                           seed: int = 0) -> list[dict]:
-    "Per held-out perturbation and predictor ('model', 'control_mean', 'mean_shift'): `perturbation_metrics` and the cell count."
+# %% ../nbs/19_perturbation.ipynb #9283d057
+def additive_shifts(shifts: dict[str, torch.Tensor], perturbations: Sequence[str], control_label: str) -> dict[str, torch.Tensor]:
+    "Sum of the trained singles' shifts for each combination of `perturbations` whose genes were all trained alone."
+    out = {}
+    for p in perturbations:
+        genes = perturbation_genes(p, control_label)
+        if len(genes) > 1 and all(g in shifts for g in genes): out[p] = sum(shifts[g] for g in genes)
+    return out
+
+# %% ../nbs/19_perturbation.ipynb #6d5587a2
+def perturbation_vectors(genes: Sequence[str], store: EsmStore | str | PathLike | None) -> dict[str, torch.Tensor]:
+    "The canonical ESM2 vector of each of `genes` the store (or `esm_all.pt` path) has; genes without one left out."
+    store = open_esm_source(store)
+    if store is None: return {}
+    vectors, mask = store.gene_matrix(list(genes), 'canonical', warn=False)
+    return {g: v for g, v, m in zip(genes, vectors, mask.tolist()) if m}
+
+# %% ../nbs/19_perturbation.ipynb #ab59ac7a
+def _ridge(x: torch.Tensor, y: torch.Tensor, penalty: float):
+    "Ridge fit of `y` [n, genes] on `x` [n, d] with an intercept: a function from `[m, d]` to `[m, genes]`."
+    mx, my = x.mean(0), y.mean(0)
+    xc = x - mx
+    alpha = torch.linalg.solve(xc @ xc.T + penalty * torch.eye(len(x), dtype=x.dtype), y - my)
+    return lambda z: ((z.double() - mx) @ xc.T @ alpha + my).float()
+
+# %% ../nbs/19_perturbation.ipynb #74ba4ca5
+def fit_ridge(x: torch.Tensor, y: torch.Tensor, folds: int = 5, seed: int = 0) -> tuple:
+    "`(predict, penalty)`: ridge of `y` on `x`, the penalty chosen by `folds`-fold cross-validation from a grid."
+    x, y = x.double(), y.double()
+    scale = max(float((x - x.mean(0)).pow(2).sum(1).mean()), 1e-12)
+    grid = [scale * 10. ** e for e in range(-4, 3)]
+    parts = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)).chunk(min(folds, len(x)))
+    rest = lambda k: torch.cat([q for j, q in enumerate(parts) if j != k])
+    error = lambda lam: sum(float((_ridge(x[rest(k)], y[rest(k)], lam)(x[te]) - y[te]).pow(2).sum()) for k, te in enumerate(parts))
+    penalty = min(grid, key=error) if len(parts) > 1 else grid[-1]
+    return _ridge(x, y, penalty), penalty
+
+# %% ../nbs/19_perturbation.ipynb #b221ccfd
+def knn_predict(x_train: torch.Tensor, y_train: torch.Tensor, x_query: torch.Tensor, k: int = 5) -> torch.Tensor:
+    "Mean of `y_train` over the `k` rows of `x_train` nearest each row of `x_query` by cosine similarity."
+    sim = F.normalize(x_query.float(), dim=1) @ F.normalize(x_train.float(), dim=1).T
+    return y_train[sim.topk(min(k, len(x_train)), dim=1).indices].mean(1)
+
+# %% ../nbs/19_perturbation.ipynb #1f4cbd45
+def vector_baselines(shifts: dict[str, torch.Tensor], perturbations: Sequence[str], vectors: dict[str, torch.Tensor],
+                     control_label: str, k: int = 5, seed: int = 0) -> dict[str, dict[str, torch.Tensor]]:
+    "`{'ridge': {perturbation: shift}, 'knn': {...}}` from the trained singles' vectors (empty without two of them)."
+    singles = [p for p in shifts if len(perturbation_genes(p, control_label)) == 1 and p in vectors]
+    out = {'ridge': {}, 'knn': {}}
+    if len(singles) < 2: return out
+    xs, ys = torch.stack([vectors[p] for p in singles]), torch.stack([shifts[p] for p in singles])
+    ridge = fit_ridge(xs, ys, seed=seed)[0]
+    for p in perturbations:
+        genes = perturbation_genes(p, control_label)
+        if not genes or not all(g in vectors for g in genes): continue
+        q = torch.stack([vectors[g] for g in genes])
+        out['ridge'][p], out['knn'][p] = ridge(q).sum(0), knn_predict(xs, ys, q, k).sum(0)
+    return out
+
+# %% ../nbs/19_perturbation.ipynb #7ee2be98
+def baseline_shifts(train: Screen, perturbations: Sequence[str], vectors: dict[str, torch.Tensor], k: int = 5,
+                    seed: int = 0) -> dict[str, dict[str, torch.Tensor]]:
+    "Predicted shift per baseline and held-out perturbation (a baseline leaves out what it cannot predict)."
+    shifts, mean = perturbation_shifts(train), _mean_shift(train)
+    out = {'control_mean': {p: torch.zeros_like(mean) for p in perturbations}, 'mean_shift': {p: mean for p in perturbations}}
+    out |= vector_baselines(shifts, perturbations, vectors, train.control_label, k, seed)
+    return out | {'additive': additive_shifts(shifts, perturbations, train.control_label)}
+
+# %% ../nbs/19_perturbation.ipynb #df3e74f6
+def _matched_controls(train: Screen, conditions: Sequence[str], generator: torch.Generator) -> torch.Tensor:
+    "One random training control cell per entry of `conditions`, of that condition (of any, where it has none)."
+    ctrl = [i for i, p in enumerate(train.perturbations) if not perturbation_genes(p, train.control_label)]
+    by = {}
+    for i in ctrl: by.setdefault(train.conditions[i], []).append(i)
+    pools = [by.get(c, ctrl) for c in conditions]
+    return train.x[[pool[int(torch.randint(len(pool), (1,), generator=generator))] for pool in pools]]
+
+# %% ../nbs/19_perturbation.ipynb #208bae43
+def cell_eval_anndata(blocks: Sequence[tuple[str, torch.Tensor, Sequence[str]]], genes: Sequence[str], **columns):
+    "An AnnData of the cells of `blocks` (label, cells, conditions), in cell-eval's layout; `columns`: more obs columns."
+    import anndata as ad, pandas as pd
+    labels = [label for label, x, _ in blocks for _ in range(len(x))]
+    obs = pd.DataFrame({'target_gene': labels, 'condition': [c for *_, cs in blocks for c in cs], **columns},
+                       index=[f'cell{i}' for i in range(len(labels))])
+    return ad.AnnData(torch.cat([x for _, x, _ in blocks]).numpy().astype('float32'), obs=obs, var=pd.DataFrame(index=list(genes)))
+
+# %% ../nbs/19_perturbation.ipynb #1974005d
+CELL_EVAL_PROFILES = ('vcc', 'minimal', 'full', 'de', 'anndata', 'pds')
+BASIC_METRICS = ('pearson_delta', 'mse')
+LOWER_IS_BETTER = ('mse', 'mae', 'mse_delta', 'mae_delta')
+
+def _cell_eval(profile: str):
+    "cell-eval's `MetricsEvaluator` for `profile` ('basic' needs none: None), or one line naming the install."
+    if profile not in ('basic', *CELL_EVAL_PROFILES): raise ValueError(f"profile={profile!r} is not one of {('basic', *CELL_EVAL_PROFILES)}")
+    if profile == 'basic': return None
+    try: from cell_eval import MetricsEvaluator
+    except ImportError: raise ImportError(f"profile={profile!r} needs cell-eval, which is not installed: pip install -e \".[eval]\" from a clone (or pip install cell-eval); profile='basic' scores {' and '.join(BASIC_METRICS)} without it") from None
+    return MetricsEvaluator
+
+# %% ../nbs/19_perturbation.ipynb #f16b35e1
+def basic_metrics(pred, real, control_label: str):
+    "`pearson_delta` and `mse` per perturbation of AnnData `pred` against `real`, as cell-eval defines them."
+    import numpy as np, pandas as pd
+    def means(a): return {p: np.asarray(a.X[(a.obs['target_gene'] == p).to_numpy()], dtype='float64').mean(0) for p in a.obs['target_gene'].unique()}
+    mp, mr = means(pred), means(real)
+    rows = []
+    with np.errstate(invalid='ignore', divide='ignore'):
+        for p in [p for p in mr if p != control_label]:
+            rows.append(dict(perturbation=p, pearson_delta=float(np.corrcoef(mp[p] - mp[control_label], mr[p] - mr[control_label])[0, 1]),
+                             mse=float(((mp[p] - mr[p]) ** 2).mean())))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/19_perturbation.ipynb #66f20d59
+def cell_eval_metrics(pred, real, control_label: str, profile: str = 'vcc', outdir=None, prefix: str | None = None):
+    "cell-eval's metrics of `profile` per perturbation (a pandas DataFrame) for AnnData `pred` against `real`."
+    evaluator = _cell_eval(profile)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):
+        run = evaluator(pred, real, control_pert=control_label, pert_col='target_gene', num_threads=1,
+                        outdir=str(outdir or tmp), prefix=prefix, skip_de=profile == 'pds')
+        results, _ = run.compute(profile=profile, break_on_error=True, write_csv=outdir is not None)
+    return results.to_pandas()
+
+# %% ../nbs/19_perturbation.ipynb #cab1f516
+def score_predictions(pred, real, control_label: str, profile: str = 'vcc', outdir=None, prefix: str | None = None):
+    "Metrics per perturbation of AnnData `pred` against `real`: cell-eval's `profile` (unless 'basic') plus Pearson delta and MSE."
+    basic = basic_metrics(pred, real, control_label)
+    if profile == 'basic': return basic
+    table = cell_eval_metrics(pred, real, control_label, profile, outdir, prefix)
+    return table.merge(basic[['perturbation', *[m for m in BASIC_METRICS if m not in table]]], on='perturbation')
+
+# %% ../nbs/19_perturbation.ipynb #c09024b3
+def _tidy(table, test: Screen, train: Screen, perturbations: Sequence[str], counts: Counter):
+    "The table with `n_cells` and `effect_size` (RMS over genes of the true shift) per perturbation, columns and rows in order."
+    effect = {}
+    for p in perturbations:
+        idx = [j for j, q in enumerate(test.perturbations) if q == p]
+        effect[p] = float((test.x[idx].mean(0) - _control_mean(train, [test.conditions[j] for j in idx])).pow(2).mean().sqrt())
+    table = table.assign(n_cells=table.perturbation.map(counts), effect_size=table.perturbation.map(effect))
+    order = {p: i for i, p in enumerate(perturbations)}
+    table = table.sort_values('perturbation', key=lambda s: s.map(order), kind='stable')
+    first = ['perturbation', 'predictor', 'n_cells', 'effect_size']
+    return table[first + [c for c in table.columns if c not in first]].reset_index(drop=True)
+
+# %% ../nbs/19_perturbation.ipynb #3e81389a
+def _check_split(test: Screen, train: Screen, models: dict):
+    "One line each for a held-out perturbation in the training cells and for genes that differ between the inputs."
     seen = set(train.perturbations)
     overlap = sorted({p for p in test.perturbations if p in seen and perturbation_genes(p, test.control_label)})
     if overlap: raise ValueError(f"{len(overlap)} held-out perturbations also occur in the training cells (e.g. {overlap[:3]}): split with split_perturbations")
-    if test.genes != train.genes or test.genes != model.genes: raise ValueError("test, train and model must have the same genes in the same order")
-    shift, generator, rows = _mean_shift(train), torch.Generator().manual_seed(seed), []
-    for p in dict.fromkeys(test.perturbations):
-        if not perturbation_genes(p, test.control_label): continue
-        idx = [i for i, q in enumerate(test.perturbations) if q == p]
-        if len(idx) < min_cells: continue
-        conds = [test.conditions[i] for i in idx]
-        true, control = test.x[idx].mean(0), _control_mean(train, conds)
-        predicted = model.sample(conds, len(idx), steps=steps, generator=generator, perturbation=p).cpu().mean(0)
-        for name, pred in (('model', predicted), ('control_mean', control), ('mean_shift', control + shift)):
-            rows.append(dict(perturbation=p, predictor=name, n_cells=len(idx), **perturbation_metrics(pred, true, control, top_k)))
-    return rows
+    if test.genes != train.genes or any(m.genes != test.genes for m in models.values()):
+        raise ValueError("test, train and every model must have the same genes in the same order")
+
+# %% ../nbs/19_perturbation.ipynb #dac39a97
+def _vectors_said_once(train: Screen, perturbations: Sequence[str], store) -> dict[str, torch.Tensor]:
+    "Vectors of the training and held-out perturbed genes from `store`; one warning for held-out genes without one."
+    genes = lambda labels: list(dict.fromkeys(g for p in labels for g in perturbation_genes(p, train.control_label)))
+    if store is None:
+        warnings.warn("no store given: the ridge and knn baselines need the perturbed genes' ESM2 vectors and are left out (pass store=)", stacklevel=3)
+        return {}
+    vectors = perturbation_vectors(genes([*train.perturbations, *perturbations]), store)
+    missing = [g for g in genes(perturbations) if g not in vectors]
+    if missing: warnings.warn(f"{len(missing)} held-out perturbed genes have no ESM2 vector in the store (e.g. {', '.join(missing[:3])}): "
+                              "ridge and knn leave out the perturbations that carry them; the other predictors score them", stacklevel=3)
+    return vectors
+
+# %% ../nbs/19_perturbation.ipynb #5d127acd
+def _predicted_cells(test: Screen, train: Screen, perturbations: Sequence[str], shifts: dict, models: dict,
+                     steps: int | None, seed: int, progress: bool) -> tuple[dict, dict]:
+    "`({predictor: {perturbation: cells}}, {perturbation: matched control cells})`; cells clipped at 0 (cell-eval refuses negative values)."
+    cells, base = {name: {} for name in [*shifts, *models]}, {}
+    for i, p in enumerate(tqdm(perturbations, desc='predicting', disable=not progress)):
+        idx = [j for j, q in enumerate(test.perturbations) if q == p]
+        conds = [test.conditions[j] for j in idx]
+        base[p] = _matched_controls(train, conds, torch.Generator().manual_seed(seed + i))
+        for name, by_pert in shifts.items():
+            if p in by_pert: cells[name][p] = (base[p] + by_pert[p]).clamp_min(0)
+        for name, m in models.items():
+            if set(perturbation_genes(p, test.control_label)) <= set(m.perturbations or ()):
+                cells[name][p] = m.sample(conds, len(idx), steps=steps, generator=torch.Generator().manual_seed(seed + i), perturbation=p).cpu().clamp_min(0)
+    for name, m in models.items():
+        if len(cells[name]) < len(perturbations): warnings.warn(f"model {name!r} cannot predict {len(perturbations) - len(cells[name])} held-out perturbations: their genes are not in its vocabulary", stacklevel=3)
+    return cells, base
+
+# %% ../nbs/19_perturbation.ipynb #e2579083
+def _halves(idx: Sequence[int], generator: torch.Generator) -> tuple[list[int], list[int]]:
+    "Two disjoint random halves of `idx`, `len(idx) // 2` each."
+    perm = [idx[j] for j in torch.randperm(len(idx), generator=generator).tolist()]
+    h = len(idx) // 2
+    return perm[:h], perm[h:2 * h]
+
+# %% ../nbs/19_perturbation.ipynb #5abaa495
+def _files(test: Screen, train: Screen, perturbations: Sequence[str], cells: dict, base: dict, seed: int) -> dict:
+    "`{name: (pred, real)}` AnnData pairs, the ceiling's included, for `perturbations`."
+    ctl, g = train.control_label, torch.Generator().manual_seed(seed)
+    ci = [i for i, p in enumerate(train.perturbations) if not perturbation_genes(p, ctl)]
+    control = (ctl, train.x[ci], [train.conditions[i] for i in ci])
+    idx = {p: [j for j, q in enumerate(test.perturbations) if q == p] for p in perturbations}
+    block = lambda p, js: (p, test.x[js], [test.conditions[j] for j in js])
+    real = cell_eval_anndata([*[block(p, idx[p]) for p in perturbations], control], test.genes)
+    files = {}
+    for name, by_pert in [(n, b) for n, b in cells.items() if b]:
+        blocks = [(p, by_pert.get(p, base[p]), [test.conditions[j] for j in idx[p]]) for p in perturbations]
+        fallback = [p not in by_pert for p, x, _ in blocks for _ in range(len(x))] + [False] * len(ci)
+        files[name] = (cell_eval_anndata([*blocks, control], test.genes, esmdiff_fallback=fallback), real)
+    halves = {p: _halves(js, g) for p, js in idx.items()}
+    ca, cb = _halves(ci, g)
+    ctrl_half = lambda h: (ctl, train.x[h], [train.conditions[i] for i in h])
+    files['ceiling'] = tuple(cell_eval_anndata([*[block(p, halves[p][k]) for p in perturbations], ctrl_half((ca, cb)[k])], test.genes) for k in (0, 1))
+    return files
+
+# %% ../nbs/19_perturbation.ipynb #aa659fd0
+def evaluate_perturbations(model, test: Screen, train: Screen, *, store=None, outdir=None, profile: str = 'vcc', k: int = 5,
+                           min_cells: int = 3, steps: int | None = None, seed: int = 0, progress: bool = True):
+    "One row per held-out perturbation and predictor (baselines, models, `ceiling`): `n_cells`, `effect_size` and the metrics of `profile`."
+    import pandas as pd
+    _cell_eval(profile)
+    models = {} if model is None else dict(model) if isinstance(model, dict) else {'model': model}
+    _check_split(test, train, models)
+    counts = Counter(test.perturbations)
+    perts = [p for p in counts if perturbation_genes(p, test.control_label) and counts[p] >= max(min_cells, 2)]
+    if not perts: raise ValueError(f"no held-out perturbation has {max(min_cells, 2)} or more test cells: lower min_cells=")
+    shifts = baseline_shifts(train, perts, _vectors_said_once(train, perts, store), k, seed)
+    cells, base = _predicted_cells(test, train, perts, shifts, models, steps, seed, progress)
+    out = None if outdir is None else Path(outdir)
+    if out: out.mkdir(parents=True, exist_ok=True)
+    tables = []
+    for name, (pred, real) in tqdm(_files(test, train, perts, cells, base, seed).items(), desc='scoring', disable=not progress):
+        if out: real.write_h5ad(out / 'ceiling_real.h5ad' if name == 'ceiling' else out / 'real.h5ad'); pred.write_h5ad(out / f"{'ceiling_pred' if name == 'ceiling' else name}.h5ad")
+        scored = score_predictions(pred, real, test.control_label, profile, out, name)
+        tables.append(scored[scored.perturbation.isin(list(cells[name]) if name in cells else perts)].assign(predictor=name))
+    table = _tidy(pd.concat(tables, ignore_index=True), test, train, perts, counts)
+    if out: table.to_csv(out / 'summary.csv', index=False)
+    return table
+
+# %% ../nbs/19_perturbation.ipynb #88914f9e
+PREDICTOR_ORDER = ('control_mean', 'mean_shift', 'ridge', 'knn', 'additive', 'id_only', 'shuffled_esm', 'esm', 'model')
+
+def metric_columns(table) -> list[str]:
+    "The metric columns of an evaluation table that hold at least one value."
+    skip = {'perturbation', 'predictor', 'n_cells', 'effect_size', 'fold'}
+    return [c for c in table.columns if c not in skip and table[c].dtype.kind == 'f' and table[c].notna().any()]
+
+def _predictors(table) -> list[str]:
+    "The table's predictors, baselines first, the ceiling left out."
+    names = [p for p in dict.fromkeys(table.predictor) if p != 'ceiling']
+    return sorted(names, key=lambda p: (PREDICTOR_ORDER.index(p) if p in PREDICTOR_ORDER else len(PREDICTOR_ORDER), p))
+
+# %% ../nbs/19_perturbation.ipynb #bbf36a5a
+def plot_perturbation_metrics(table, metrics: Sequence[str] | None = None):
+    "One panel per metric: predictors side by side (a colour each), a point per perturbation, the mean, the ceiling dashed."
+    import matplotlib.pyplot as plt, numpy as np
+    metrics, names = list(metrics or metric_columns(table)), _predictors(table)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(1.2 + 0.45 * len(names) * len(metrics), 3.4), squeeze=False)
+    jitter = np.random.default_rng(0)
+    for ax, metric in zip(axes[0], metrics):
+        for i, name in enumerate(names):
+            v = table.loc[table.predictor == name, metric].dropna().to_numpy()
+            ax.scatter(i + jitter.uniform(-0.15, 0.15, len(v)), v, s=9, color=f'C{i}', alpha=0.6)
+            if len(v): ax.hlines(v.mean(), i - 0.3, i + 0.3, color=f'C{i}', lw=2)
+        ceiling = table.loc[table.predictor == 'ceiling', metric].dropna()
+        if len(ceiling): ax.axhline(ceiling.mean(), ls='--', color='k', lw=1, label='ceiling (halves)')
+        ax.set_xticks(range(len(names)), names, rotation=45, ha='right', fontsize=8)
+        ax.set_title(metric + (' (lower is better)' if metric in LOWER_IS_BETTER else ''), fontsize=9)
+    axes[0][0].legend(fontsize=7, loc='best')
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/19_perturbation.ipynb #1ba4fec0
+def perturbation_report(table) -> str:
+    "A short text report of an evaluation table."
+    names, n = _predictors(table), table.perturbation.nunique()
+    strong = table.effect_size >= table.drop_duplicates('perturbation').effect_size.median()
+    lines = [f"{n} held-out perturbations; predictors {', '.join(names)}; means over perturbations (how many scored), best first; "
+             "ceiling: the real cells split in halves"]
+    for metric in metric_columns(table):
+        low = metric in LOWER_IS_BETTER
+        means = table[table.predictor != 'ceiling'].groupby('predictor')[metric].agg(['mean', 'count']).sort_values('mean', ascending=low)
+        best = table[strong & (table.predictor != 'ceiling')].groupby('predictor')[metric].mean().sort_values(ascending=low)
+        ceiling = table.loc[table.predictor == 'ceiling', metric].mean()
+        lines.append(f"{metric} ({'lower' if low else 'higher'} is better): " + ', '.join(f"{p} {r['mean']:.3f} ({int(r['count'])})" for p, r in means.iterrows())
+                     + f"; ceiling {ceiling:.3f}; best on the stronger half: {best.index[0] if len(best) else '-'}")
+    return '\n'.join(lines)
+
+# %% ../nbs/19_perturbation.ipynb #2c06bf02
+def train_controls(train: Screen, vocabulary: Sequence[str], store, controls: Sequence[str], steps: int,
+                   config: ConditionalModelConfig | None = None, progress: bool = True,
+                   conditions: Sequence[str] | None = None, device=None) -> dict[str, ConditionalExpressionDiffusion]:
+    "The diffusion model in each control of `controls` (its `perturbation_esm_mode`), trained on `train` for `steps` steps on `device` (default: a GPU if torch sees one); `conditions`: all the screen's."
+    base = asdict(config or ConditionalModelConfig(esm_mode='id_only'))
+    k = max(len(perturbation_genes(p, train.control_label)) for p in vocabulary + [train.control_label])
+    models = {}
+    for mode in controls:
+        cfg = ConditionalModelConfig(**{**base, 'perturbation_esm_mode': mode, 'control_label': train.control_label, 'max_perturbations': max(k, base['max_perturbations'])})
+        models[mode] = ConditionalExpressionDiffusion(cfg, train.genes, conditions or sorted(set(train.conditions)), esm=store, perturbations=list(vocabulary)).to(device or default_device())
+        train_model(models[mode], train.x, train.conditions, steps, progress=progress, perturbations=train.perturbations)
+    return models
+
+# %% ../nbs/19_perturbation.ipynb #56ef24ff
+@dataclass
+class ScreenRun:
+    "What `run_screen` returns: the evaluation table (all folds, a `fold` column), the text report and the figure."
+    table: object
+    report: str
+    figure: object
+
+# %% ../nbs/19_perturbation.ipynb #1c0d0bba
+def run_screen(adata, held_out: Sequence[str] | float | int = 0.2, *, store=None, outdir=None, perturbation_key: str | None = None,
+               control_label: str | None = None, condition_key: str | None = None, layer: str | None = None, use_raw: bool = False,
+               controls: Sequence[str] = ('esm', 'id_only', 'shuffled_esm'), steps: int = 2000, config: ConditionalModelConfig | None = None,
+               profile: str = 'vcc', min_cells: int = 3, seed: int = 0, progress: bool = True, device=None) -> ScreenRun:
+    "Evaluate the diffusion model's controls and the baselines on held-out perturbations of a screen (see above)."
+    import pandas as pd
+    _cell_eval(profile)
+    screen = screen_from_anndata(read_anndata(adata), perturbation_key, control_label, condition_key, layer, use_raw)
+    store = open_esm_source(store)
+    if store is None and set(controls) - {'id_only'}:
+        warnings.warn("no store: the model is trained in its id_only control only, and ridge and knn are left out (pass store=)", stacklevel=2)
+        controls = [c for c in controls if c == 'id_only']
+    folds, tables = perturbation_folds(screen, held_out, seed), []
+    for i, held in enumerate(folds):
+        tr, te = split_perturbations(screen, held)
+        train, test = screen.subset(tr), screen.subset(te)
+        models = train_controls(train, screen.perturbed_genes, store, controls, steps, config, progress, sorted(set(screen.conditions)), device) if steps else {}
+        fold_dir = None if outdir is None else Path(outdir) / (f'fold{i}' if len(folds) > 1 else '.')
+        tables.append(evaluate_perturbations(models, test, train, store=store, outdir=fold_dir, profile=profile, min_cells=min_cells, seed=seed, progress=progress).assign(fold=i))
+    return _finish(pd.concat(tables, ignore_index=True), outdir)
+
+# %% ../nbs/19_perturbation.ipynb #b7361e8e
+def _finish(table, outdir) -> ScreenRun:
+    "The `ScreenRun` of `table`, written to `outdir` (summary.csv, report.txt, metrics.png) when given."
+    import matplotlib.pyplot as plt
+    run = ScreenRun(table, perturbation_report(table), plot_perturbation_metrics(table))
+    if outdir is not None:
+        out = Path(outdir); out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / 'summary.csv', index=False); (out / 'report.txt').write_text(run.report + '\n')
+        run.figure.savefig(out / 'metrics.png', dpi=120, bbox_inches='tight'); plt.close(run.figure)
+    return run
+
+# %% ../nbs/19_perturbation.ipynb #ae56662f
+def build_perturb_parser() -> argparse.ArgumentParser:
+    "The flags of `esmdiff-perturb`."
+    p = argparse.ArgumentParser(prog='esmdiff-perturb', description='Evaluate perturbation predictions (diffusion model controls and baselines) on held-out perturbations of a screen.')
+    a = p.add_argument
+    a('adata', help='the screen: an .h5ad file of log-normalised expression')
+    a('--held-out', default='0.2', help='held-out perturbations: a fraction (0.2), a number of folds (5), or names joined by commas')
+    a('--store', help='esm_all.pt with the perturbed genes (esm2_batch); without it only id_only and the baselines that need no vector')
+    a('--out', default='perturbation_eval', help='output folder'); a('--perturbation-key'); a('--control-label'); a('--condition-key')
+    a('--layer'); a('--use-raw', action='store_true'); a('--steps', type=int, default=2000, help='training steps per control (0: baselines only)')
+    a('--profile', default='vcc', help="cell-eval profile (vcc, minimal, full, ...) or 'basic' (Pearson delta and MSE, no cell-eval)")
+    a('--controls', default='esm,id_only,shuffled_esm'); a('--min-cells', type=int, default=3); a('--seed', type=int, default=0)
+    a('--quiet', action='store_true', help='no progress bars'); a('--device', help='where the model trains (default: cuda when torch sees a GPU, else cpu)')
+    return p
+
+# %% ../nbs/19_perturbation.ipynb #2d3723d3
+def _held_out_arg(text: str):
+    "`--held-out` as a fraction, a number of folds or a list of names."
+    try: return int(text)
+    except ValueError: pass
+    try: return float(text)
+    except ValueError: return [t for t in text.split(',') if t]
+
+def main(argv: list[str] | None = None) -> int:
+    "The `esmdiff-perturb` command."
+    args = build_perturb_parser().parse_args(argv)
+    try:
+        run = run_screen(args.adata, _held_out_arg(args.held_out), store=args.store, outdir=args.out, perturbation_key=args.perturbation_key,
+                         control_label=args.control_label, condition_key=args.condition_key, layer=args.layer, use_raw=args.use_raw,
+                         controls=args.controls.split(','), steps=args.steps, profile=args.profile, min_cells=args.min_cells, seed=args.seed,
+                         progress=not args.quiet, device=args.device)
+    except (ValueError, ImportError, OSError) as e:
+        print(f"esmdiff-perturb: error: {e}", file=sys.stderr); return 2
+    print(run.report)
+    return 0
