@@ -14,9 +14,9 @@ from .forward import BACKENDS, PADDED_FORWARDS, check_backend, compute_context, 
 from .vector_cache import VectorCache, cache_key, sequence_hash
 
 # %% auto #0
-__all__ = ['logger', 'ESM2_LETTERS', 'WINDOW_OVERLAP', 'LONG_POLICIES', 'POOLING', 'normalise_sequence', 'windows', 'Unit',
-           'handling_of', 'plan_units', 'plan_batches', 'embed_units', 'plan_chunks', 'shard_chunks', 'release_memory',
-           'embed_to_cache', 'vector_key', 'EmbedStats', 'EmbedResult', 'embed_sequences']
+__all__ = ['logger', 'ESM2_LETTERS', 'WINDOW_OVERLAP', 'LONG_POLICIES', 'M_MMAP_THRESHOLD', 'POOLING', 'normalise_sequence',
+           'windows', 'Unit', 'handling_of', 'plan_units', 'plan_batches', 'embed_units', 'plan_chunks', 'shard_chunks',
+           'release_memory', 'embed_to_cache', 'vector_key', 'EmbedStats', 'EmbedResult', 'embed_sequences']
 
 # %% ../nbs/11_embed.ipynb #b0e00002
 from .checkpoints import (ESM2_MODELS, ESM2_CHECKPOINT_GLOBALS, FAIR_ESM_URL, HF_ESM2_CONFIG, HF_ESM2_DEFAULTS,
@@ -145,10 +145,13 @@ def _glibc():
     except OSError: return None
     return libc if hasattr(libc, 'malloc_trim') else None
 
-def release_memory() -> bool:
-    "Return the heap's free pages to the system (glibc's `malloc_trim`); False where there is no glibc."
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter: allocations from this size up are mmap'd, and unmapped when freed
+
+def release_memory(mmap_threshold: int = 128 * 1024) -> bool:
+    "Return the heap's free pages to the system and keep large blocks out of the heap (glibc); False where there is no glibc."
     libc = _glibc()
     if libc is None: return False
+    libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)  # fixes the threshold glibc would otherwise raise as blocks are freed
     libc.malloc_trim(0)
     return True
 
@@ -183,6 +186,7 @@ def embed_to_cache(
         for b in c:
             for i in batches[b]: remaining[units[i].seq] = remaining.get(units[i].seq, 0) + 1
     embedded, sums = 0, {}
+    release_memory()
     with tqdm(total=residues, unit='res', unit_scale=True, disable=not progress, desc=f'ESM2 {model.name}') as bar:
         for c in todo:
             for b in c:
