@@ -150,7 +150,7 @@ def flag_names(message: str, parser: argparse.ArgumentParser | None = None) -> s
     dests = {a.dest for a in (parser or build_parser())._actions if a.option_strings} | {'genes'}
     def sub(m: re.Match) -> str:
         name, true, rest = m.group(1), m.group(2), message[m.end():m.end() + 1]
-        if name not in dests: return m.group(0)
+        if name not in dests or (rest and rest in '\'"'): return m.group(0)  # name='x' is a value shown (a repr), not advice
         flag = '--h5ad' if name == 'genes' else f'--{name}'
         return flag if true or not rest or rest in ' ),;:.' else f'{flag} '
     return re.sub(r'(?<![\w./-])([a-z][a-z_]*)=(True\b)?', sub, message)
