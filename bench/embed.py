@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 import esm
 from esm.data import FastaBatchedDataset
-from esmdiff.embed import Esm2Model, embed_sequences, normalise_sequence
+from esmdiff.checkpoints import Esm2Model
+from esmdiff.embed import embed_sequences, normalise_sequence
 from esmdiff.fetch import read_pep_fasta
 from esmdiff.testing import corpus_fasta
 

@@ -26,7 +26,9 @@ import torch
 import torch.nn.functional as F
 import esm
 from esm.data import FastaBatchedDataset
-from esmdiff.embed import Esm2Model, Unit, embed_units, normalise_sequence, plan_batches, plan_units, attention_kernels
+from esmdiff.checkpoints import Esm2Model
+from esmdiff.forward import attention_kernels
+from esmdiff.embed import Unit, embed_units, normalise_sequence, plan_batches, plan_units
 from esmdiff.fetch import read_pep_fasta
 from esmdiff.testing import corpus_fasta
 

@@ -9,7 +9,8 @@ warm-up. Prints seconds and residues/s per budget.
 import argparse, time
 import esm, torch
 from embed import corpus_records, random_model, sample_isoforms
-from esmdiff.embed import Esm2Model, embed_sequences
+from esmdiff.checkpoints import Esm2Model
+from esmdiff.embed import embed_sequences
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

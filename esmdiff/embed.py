@@ -4,405 +4,33 @@
 
 # %% ../nbs/11_embed.ipynb #22f35b47
 from __future__ import annotations
-import argparse, contextlib, hashlib, json, logging, math, os, pickle, re, time, urllib.error, warnings
+import logging, math, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
+from .checkpoints import MAX_RESIDUES, Esm2Model
+from .forward import BACKENDS, PADDED_FORWARDS, check_backend, compute_context, encode_padded
+from .vector_cache import VectorCache, cache_key, sequence_hash
 
 # %% auto #0
-__all__ = ['logger', 'ESM2_MODELS', 'ESM2_CHECKPOINT_GLOBALS', 'FAIR_ESM_URL', 'HF_ESM2_CONFIG', 'HF_ESM2_DEFAULTS',
-           'HF_LAYER_NAMES', 'HF_TOP_NAMES', 'HF_UNUSED', 'HF_CONFIG_FILES', 'HF_WEIGHT_PATTERNS', 'DTYPES',
-           'FLOAT16_MAX_PARAMS', 'ESM2_LETTERS', 'MAX_RESIDUES', 'WINDOW_OVERLAP', 'LONG_POLICIES', 'PADDED_FORWARDS',
-           'ATTENTION_KERNELS', 'BACKENDS', 'Esm2Spec', 'esm2_spec', 'resolve_layer', 'CheckpointError',
-           'load_checkpoint_dict', 'ModelUnavailableError', 'hub_checkpoint', 'file_sha256', 'files_sha256',
-           'Esm2Model', 'build_esm2', 'hf_esm2_config', 'check_hf_vocab', 'hf_to_fair_esm', 'hf_weight_files',
-           'read_hf_weights', 'build_esm2_hf', 'hf_cache_dir', 'hf_offline', 'hf_cache_origin', 'hf_unavailable',
-           'hf_snapshot', 'resolve_dtype', 'locate_esm2', 'default_device', 'load_esm2', 'normalise_sequence',
-           'windows', 'Unit', 'handling_of', 'plan_units', 'plan_batches', 'rotary_tables', 'apply_rotary',
-           'sdpa_hidden', 'fair_esm_hidden', 'attention_kernels', 'varlen_attention', 'packed_hidden', 'encode_units',
-           'encode_packed', 'compute_context', 'embed_units', 'default_backend', 'check_backend', 'sequence_hash',
-           'cache_key', 'part_digest', 'VectorCache', 'plan_chunks', 'shard_chunks', 'embed_to_cache', 'EmbedStats',
-           'EmbedResult', 'embed_sequences']
+__all__ = ['logger', 'ESM2_LETTERS', 'WINDOW_OVERLAP', 'LONG_POLICIES', 'POOLING', 'normalise_sequence', 'windows', 'Unit',
+           'handling_of', 'plan_units', 'plan_batches', 'embed_units', 'plan_chunks', 'shard_chunks', 'embed_to_cache',
+           'vector_key', 'EmbedStats', 'EmbedResult', 'embed_sequences']
 
-# %% ../nbs/11_embed.ipynb #ebc9f348
-import esm
+# %% ../nbs/11_embed.ipynb #b0e00002
+from .checkpoints import (ESM2_MODELS, ESM2_CHECKPOINT_GLOBALS, FAIR_ESM_URL, HF_ESM2_CONFIG, HF_ESM2_DEFAULTS,
+    HF_LAYER_NAMES, HF_TOP_NAMES, HF_UNUSED, HF_CONFIG_FILES, HF_WEIGHT_PATTERNS, DTYPES, FLOAT16_MAX_PARAMS, Esm2Spec,
+    esm2_spec, resolve_layer, CheckpointError, load_checkpoint_dict, ModelUnavailableError, hub_checkpoint, file_sha256,
+    files_sha256, build_esm2, hf_esm2_config, check_hf_vocab, hf_to_fair_esm, hf_weight_files, read_hf_weights,
+    build_esm2_hf, hf_cache_dir, hf_offline, hf_cache_origin, hf_unavailable, hf_snapshot, resolve_dtype, locate_esm2,
+    default_device, load_esm2, ModelMismatchWarning)
+from .forward import (ATTENTION_KERNELS, rotary_tables, apply_rotary, sdpa_hidden, fair_esm_hidden,
+    attention_kernels, varlen_attention, packed_hidden, encode_packed, default_backend)
+from .vector_cache import part_digest
 
 # %% ../nbs/11_embed.ipynb #e6cc7753
 logger = logging.getLogger('esmdiff.embed')
-
-# %% ../nbs/11_embed.ipynb #47683e10
-@dataclass(frozen=True)
-class Esm2Spec:
-    "One published ESM2 model: its size label, fair-esm name and architecture."
-    size: str
-    name: str
-    num_layers: int
-    embed_dim: int
-    attention_heads: int
-
-    @property
-    def n_params(self) -> int:
-        "Parameters of this architecture (embeddings, layers, final norm, LM head, contact regression)."
-        L, D, V = self.num_layers, self.embed_dim, 33
-        return V*D + L*(12*D*D + 13*D) + 2*D + (D*D + D + 2*D + V) + (L*self.attention_heads + 1)
-
-ESM2_MODELS = {s.size: s for s in [
-    Esm2Spec('8M',   'esm2_t6_8M_UR50D',     6,  320, 20),
-    Esm2Spec('35M',  'esm2_t12_35M_UR50D',  12,  480, 20),
-    Esm2Spec('150M', 'esm2_t30_150M_UR50D', 30,  640, 20),
-    Esm2Spec('650M', 'esm2_t33_650M_UR50D', 33, 1280, 20),
-    Esm2Spec('3B',   'esm2_t36_3B_UR50D',   36, 2560, 40),
-    Esm2Spec('15B',  'esm2_t48_15B_UR50D',  48, 5120, 40),
-]}
-
-# %% ../nbs/11_embed.ipynb #8bb5a651
-def esm2_spec(model: str) -> Esm2Spec:
-    "The registry entry for a size (`'650M'`), fair-esm name (`'esm2_t33_650M_UR50D'`) or Hub ID (`'facebook/esm2_t33_650M_UR50D'`)."
-    name = model.removeprefix('facebook/')
-    for spec in ESM2_MODELS.values():
-        if name.upper() == spec.size.upper() or name == spec.name: return spec
-    raise ValueError(f'unknown ESM2 model {model!r}; choose one of {", ".join(ESM2_MODELS)} (or a fair-esm name such as '
-                     f'{ESM2_MODELS["650M"].name}, or its Hugging Face ID facebook/{ESM2_MODELS["650M"].name}), or pass a local checkpoint')
-
-# %% ../nbs/11_embed.ipynb #bf40ae6d
-def resolve_layer(layer: int | None, num_layers: int, name: str = 'the model') -> int:
-    "The representation layer to read: `None` -> the final layer; negative counts from the end."
-    if layer is None: return num_layers
-    resolved = num_layers + 1 + layer if layer < 0 else layer
-    if not 0 <= resolved <= num_layers:
-        raise ValueError(f'layer {layer} does not exist in {name}, which has {num_layers} layers '
-                         f'(choose 0..{num_layers} or -1..-{num_layers + 1}; default: the final layer {num_layers})')
-    return resolved
-
-# %% ../nbs/11_embed.ipynb #7e78db99
-ESM2_CHECKPOINT_GLOBALS = [argparse.Namespace]
-
-class CheckpointError(ValueError):
-    "A checkpoint file that is not a loadable ESM2 checkpoint."
-
-def load_checkpoint_dict(path: str | Path) -> dict:
-    "Load a fair-esm checkpoint file with `weights_only=True`, allowing only `argparse.Namespace` besides tensors."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'checkpoint {path} does not exist')
-    with torch.serialization.safe_globals(ESM2_CHECKPOINT_GLOBALS):
-        try: return torch.load(path, map_location='cpu', weights_only=True)
-        except pickle.UnpicklingError as e:
-            raise CheckpointError(f'refusing to load {path}: it holds objects other than tensors and argparse.Namespace '
-                                  f'(an ESM2 checkpoint holds nothing else), and unpickling them could run code. '
-                                  f'Use the published fair-esm files. Details: {str(e).splitlines()[0]}') from e
-
-# %% ../nbs/11_embed.ipynb #87b7acfd
-FAIR_ESM_URL = 'https://dl.fbaipublicfiles.com/fair-esm'
-
-class ModelUnavailableError(RuntimeError):
-    "ESM2 weights neither on this machine nor downloadable; the message says where we looked and how to fetch them."
-
-def hub_checkpoint(name: str) -> Path:
-    "Path of a published checkpoint in torch.hub's cache, downloading it and its contact regression if missing."
-    folder = Path(torch.hub.get_dir())/'checkpoints'
-    for fname, url in [(f'{name}.pt', f'{FAIR_ESM_URL}/models/{name}.pt'),
-                       (f'{name}-contact-regression.pt', f'{FAIR_ESM_URL}/regression/{name}-contact-regression.pt')]:
-        if (folder/fname).is_file(): continue
-        folder.mkdir(parents=True, exist_ok=True)
-        logger.info('downloading %s to %s', url, folder)
-        try: torch.hub.download_url_to_file(url, str(folder/fname), progress=True)
-        except (urllib.error.URLError, OSError) as e:
-            raise ModelUnavailableError(
-                f'{fname} is not in torch.hub\'s cache ({folder}) and could not be downloaded from {url} ({e}). On a machine '
-                f'with internet, download {FAIR_ESM_URL}/models/{name}.pt (and {FAIR_ESM_URL}/regression/{name}-contact-regression.pt), '
-                f'copy it here and pass its path with --model_path (model_path=...), or put it in {folder}; '
-                f'a Hugging Face copy in the HF cache works too: --model facebook/{name}') from e
-    return folder/f'{name}.pt'
-
-# %% ../nbs/11_embed.ipynb #46c343fe
-def file_sha256(path: str | Path, chunk: int = 1 << 24) -> str:
-    "Hex SHA-256 of a file's content."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while block := f.read(chunk): h.update(block)
-    return h.hexdigest()
-
-def files_sha256(paths: list[Path]) -> str:
-    "Hex SHA-256 of one file, or of the concatenated hashes of several (in the given order)."
-    hashes = [file_sha256(p) for p in paths]
-    return hashes[0] if len(hashes) == 1 else hashlib.sha256(''.join(hashes).encode()).hexdigest()
-
-# %% ../nbs/11_embed.ipynb #6c731c60
-@dataclass
-class Esm2Model:
-    "A loaded ESM2 with everything needed to embed and to name the result."
-    module: esm.ESM2  # fair-esm module in eval mode on `device`
-    name: str  # fair-esm name, Hugging Face model name, or checkpoint file stem
-    sha256: str  # content hash of the weight file(s)
-    layer: int  # representation layer (num_layers = final)
-    device: torch.device
-    dtype: torch.dtype  # compute dtype (see `resolve_dtype`)
-    source: str | None = None  # where the weights came from; default `<name>@sha256:<hex12>`
-    def __post_init__(self):
-        if self.source is None: self.source = f'{self.name}@sha256:{self.sha256[:12]}'
-    @property
-    def num_layers(self) -> int: return self.module.num_layers
-    @property
-    def embed_dim(self) -> int: return self.module.embed_dim
-    @property
-    def alphabet(self) -> esm.data.Alphabet: return self.module.alphabet
-    def __repr__(self):
-        return (f'Esm2Model({self.name}, layer {self.layer}/{self.num_layers}, dim {self.embed_dim}, '
-                f'{self.device}, {str(self.dtype).replace("torch.", "")}, {self.source})')
-
-# %% ../nbs/11_embed.ipynb #d482bba8
-def build_esm2(path: Path) -> esm.ESM2:
-    "A fair-esm ESM2 from a checkpoint file and, when present, its `-contact-regression.pt` companion."
-    data = load_checkpoint_dict(path)
-    cfg = data.get('cfg', {}).get('model') if isinstance(data, dict) else None
-    if not isinstance(data.get('model'), dict) or not all(hasattr(cfg, a) for a in ('encoder_layers', 'encoder_embed_dim', 'encoder_attention_heads')):
-        raise CheckpointError(f'{path} is not a fair-esm ESM2 checkpoint (expected "model" weights and "cfg"["model"] '
-                              f'with encoder_layers, encoder_embed_dim, encoder_attention_heads)')
-    companion = path.with_name(f'{path.stem}-contact-regression.pt')
-    regression = load_checkpoint_dict(companion) if companion.is_file() else None
-    if regression is None: logger.info('no %s next to %s: loading without contact regression (embeddings do not use it)', companion.name, path.name)
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='Regression weights not found')
-        module, _ = esm.pretrained.load_model_and_alphabet_core('esm2', data, regression)
-    return module.eval()
-
-# %% ../nbs/11_embed.ipynb #h1e00001
-HF_ESM2_CONFIG = {'position_embedding_type': 'rotary', 'emb_layer_norm_before': False, 'is_folding_model': False,
-                  'hidden_act': 'gelu', 'vocab_size': 33, 'rope_theta': 10000.0, 'pad_token_id': 1, 'mask_token_id': 32}
-HF_ESM2_DEFAULTS = {'emb_layer_norm_before': False, 'is_folding_model': False, 'hidden_act': 'gelu', 'rope_theta': 10000.0}
-
-def hf_esm2_config(folder: Path) -> dict:
-    "The `config.json` of a Hugging Face folder, checked to describe an ESM2 that fair-esm's `ESM2` computes exactly."
-    path = Path(folder)/'config.json'
-    try: cfg = json.loads(path.read_text())
-    except (OSError, ValueError) as e: raise CheckpointError(f'{path} is not a readable JSON config ({e})') from e
-    kind, arch = cfg.get('model_type'), ', '.join(cfg.get('architectures') or []) or 'no architecture named'
-    if kind != 'esm':
-        raise CheckpointError(f'{folder} holds a Hugging Face {kind or "untyped"} model ({arch}), not ESM2: '
-                              f'esmdiff embeds with ESM2 (facebook/esm2_*); pass an ESM2 folder or model ID')
-    missing = [k for k in ('num_hidden_layers', 'hidden_size', 'num_attention_heads') if not isinstance(cfg.get(k), int)]
-    if missing: raise CheckpointError(f'{path} lacks {", ".join(missing)}: not a complete ESM2 config')
-    expected = HF_ESM2_CONFIG | {'intermediate_size': 4 * cfg['hidden_size']}
-    def value(k): return HF_ESM2_DEFAULTS.get(k) if cfg.get(k) is None else cfg[k]
-    wrong = [f'{k}={value(k)!r} (ESM2: {v!r})' for k, v in expected.items() if value(k) is not None and value(k) != v]
-    if wrong:
-        raise CheckpointError(f'{folder} holds an ESM model ({arch}) that is not an ESM2: {"; ".join(wrong)}. ESM-1b and '
-                              f'ESM-1v have learned positions and a layer norm before the layers, ESMFold is a folding model; '
-                              f'esmdiff embeds with ESM2 (facebook/esm2_*)')
-    return cfg
-
-# %% ../nbs/11_embed.ipynb #h1e00003
-def check_hf_vocab(folder: Path, alphabet: esm.data.Alphabet):
-    "Raise `CheckpointError` unless the folder's `vocab.txt` lists fair-esm's ESM2 tokens in fair-esm's order."
-    path = Path(folder)/'vocab.txt'
-    if not path.is_file():
-        logger.warning('%s has no vocab.txt: assuming the 33-token ESM2 vocabulary of fair-esm', folder); return
-    tokens = [t.strip() for t in path.read_text().splitlines() if t.strip()]
-    if tokens == alphabet.all_toks: return
-    at = next((i for i, (a, b) in enumerate(zip(tokens, alphabet.all_toks)) if a != b), min(len(tokens), len(alphabet.all_toks)))
-    got = tokens[at] if at < len(tokens) else 'the end of the file'
-    want = alphabet.all_toks[at] if at < len(alphabet.all_toks) else 'the end'
-    raise CheckpointError(f'{path} is not the ESM2 vocabulary ({len(tokens)} tokens; line {at + 1} holds {got!r} where ESM2 has '
-                          f'{want!r}): its token IDs would read proteins with the wrong letters')
-
-# %% ../nbs/11_embed.ipynb #h1e00005
-HF_LAYER_NAMES = {'attention.self.query': 'self_attn.q_proj', 'attention.self.key': 'self_attn.k_proj',
-                  'attention.self.value': 'self_attn.v_proj', 'attention.output.dense': 'self_attn.out_proj',
-                  'attention.LayerNorm': 'self_attn_layer_norm', 'intermediate.dense': 'fc1', 'output.dense': 'fc2',
-                  'LayerNorm': 'final_layer_norm'}
-HF_TOP_NAMES = {'embeddings.word_embeddings.weight': 'embed_tokens.weight', 'lm_head.bias': 'lm_head.bias',
-                **{f'{hf}.{p}': f'{own}.{p}' for hf, own in [('encoder.emb_layer_norm_after', 'emb_layer_norm_after'),
-                   ('contact_head.regression', 'contact_head.regression'), ('lm_head.dense', 'lm_head.dense'),
-                   ('lm_head.layer_norm', 'lm_head.layer_norm')] for p in ('weight', 'bias')}}
-HF_UNUSED = re.compile(r'(.*\.)?(rotary_embeddings\.inv_freq|position_ids)|pooler\..*|lm_head\.decoder\.(weight|bias)')
-
-def hf_to_fair_esm(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
-    "fair-esm `ESM2` names for a Hugging Face ESM2 state dict, and the names it does not know."
-    out, unknown = {}, []
-    for key, value in state.items():
-        k = re.sub(r'LayerNorm\.gamma$', 'LayerNorm.weight', re.sub(r'LayerNorm\.beta$', 'LayerNorm.bias', key.removeprefix('esm.')))
-        if HF_UNUSED.fullmatch(k): continue
-        m = re.fullmatch(r'encoder\.layer\.(\d+)\.(.+)\.(weight|bias)', k)
-        if m and m[2] in HF_LAYER_NAMES: out[f'layers.{m[1]}.{HF_LAYER_NAMES[m[2]]}.{m[3]}'] = value
-        elif k in HF_TOP_NAMES: out[HF_TOP_NAMES[k]] = value
-        else: unknown.append(key)
-    return out, unknown
-
-# %% ../nbs/11_embed.ipynb #h1e00007
-def hf_weight_files(folder: Path) -> list[Path]:
-    "The weight files of a Hugging Face folder: its safetensors files, else its `pytorch_model*.bin` files."
-    folder = Path(folder)
-    return sorted(folder.glob('*.safetensors')) or sorted(folder.glob('pytorch_model*.bin'))
-
-def read_hf_weights(folder: Path) -> tuple[dict[str, torch.Tensor], list[Path]]:
-    "The state dict of a Hugging Face folder (safetensors read without unpickling; `.bin` through the `weights_only` guard) and its files."
-    files = hf_weight_files(folder)
-    if not files: raise CheckpointError(f'{folder} has a config.json but no weights (model.safetensors or pytorch_model.bin)')
-    safetensors = files[0].suffix == '.safetensors'
-    index = Path(folder)/('model.safetensors.index.json' if safetensors else 'pytorch_model.bin.index.json')
-    if index.is_file():
-        lacking = sorted(set(json.loads(index.read_text()).get('weight_map', {}).values()) - {f.name for f in files})
-        if lacking: raise CheckpointError(f'{folder} lacks {", ".join(lacking)}, listed in {index.name}: copy the whole folder')
-    if safetensors:
-        try: from safetensors.torch import load_file as read
-        except ImportError: raise ImportError(f'reading {files[0].name} needs safetensors: pip install esmdiff[hf]') from None
-    else: read = load_checkpoint_dict
-    state = {}
-    for f in files:
-        try: state |= read(f)
-        except CheckpointError: raise
-        except Exception as e:  # safetensors' and torch's errors for a damaged file differ by version
-            raise CheckpointError(f'{f} is not a readable weights file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""})') from e
-    return state, files
-
-# %% ../nbs/11_embed.ipynb #h1e00009
-def build_esm2_hf(folder: Path) -> tuple[esm.ESM2, list[Path]]:
-    "A fair-esm ESM2 with the weights of a Hugging Face ESM2 folder, and the weight files it read."
-    cfg = hf_esm2_config(folder)
-    module = esm.ESM2(num_layers=cfg['num_hidden_layers'], embed_dim=cfg['hidden_size'],
-                      attention_heads=cfg['num_attention_heads'], token_dropout=cfg.get('token_dropout', True))
-    check_hf_vocab(folder, module.alphabet)
-    state, files = read_hf_weights(folder)
-    weights, unknown = hf_to_fair_esm(state)
-    if unknown: raise CheckpointError(f'{folder} holds weights an ESM2 does not have ({", ".join(unknown[:3])}{", ..." if len(unknown) > 3 else ""})')
-    own = module.state_dict()
-    lacking = [k for k in own if k not in weights and not k.startswith(('lm_head.', 'contact_head.')) and not k.endswith('inv_freq')]
-    if lacking: raise CheckpointError(f'{folder} lacks {len(lacking)} encoder weights ({", ".join(lacking[:3])}, ...): an incomplete checkpoint')
-    misshapen = [f'{k} {tuple(v.shape)} (config: {tuple(own[k].shape)})' for k, v in weights.items() if v.shape != own[k].shape]
-    if misshapen: raise CheckpointError(f'{folder}: weights disagree with its config.json: {", ".join(misshapen[:3])}')
-    module.load_state_dict(weights, strict=False)
-    if not any(k.startswith('lm_head.dense') for k in weights): logger.info('%s has no LM head (an EsmModel): embeddings do not use it', folder)
-    for m in module.modules():
-        if isinstance(m, torch.nn.LayerNorm): m.eps = cfg.get('layer_norm_eps', 1e-5)
-    return module.eval(), files
-
-# %% ../nbs/11_embed.ipynb #h1e00011
-HF_CONFIG_FILES = ['config.json', 'vocab.txt']
-HF_WEIGHT_PATTERNS = (['*.safetensors', 'model.safetensors.index.json'], ['pytorch_model*.bin', 'pytorch_model.bin.index.json'])
-
-def hf_cache_dir() -> Path:
-    "The Hugging Face hub cache of this environment: `HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`."
-    env = os.environ
-    if env.get('HF_HUB_CACHE') or env.get('HUGGINGFACE_HUB_CACHE'): return Path(env.get('HF_HUB_CACHE') or env['HUGGINGFACE_HUB_CACHE']).expanduser()
-    home = env.get('HF_HOME') or os.path.join(env.get('XDG_CACHE_HOME') or '~/.cache', 'huggingface')
-    return Path(home).expanduser()/'hub'
-
-def hf_offline() -> bool:
-    "Whether `HF_HUB_OFFLINE` forbids talking to the Hub."
-    return os.environ.get('HF_HUB_OFFLINE', '').strip().upper() in ('1', 'ON', 'YES', 'TRUE')
-
-def hf_cache_origin(folder: Path) -> tuple[str, str] | None:
-    "(model ID, commit) of a snapshot folder inside a Hugging Face cache; None for any other folder."
-    snap = Path(folder).resolve()
-    if snap.parent.name == 'snapshots' and snap.parent.parent.name.startswith('models--'):
-        return snap.parent.parent.name[len('models--'):].replace('--', '/'), snap.name
-    return None
-
-# %% ../nbs/11_embed.ipynb #h1e00013
-def hf_unavailable(repo_id: str, cache: Path, offline: bool, error: Exception) -> ModelUnavailableError:
-    "The one-line error for a model ID neither in the cache nor downloadable."
-    where = cache/f'models--{repo_id.replace("/", "--")}'
-    why = 'HF_HUB_OFFLINE=1 forbids downloading it' if offline else \
-          f'could not be downloaded ({type(error).__name__}: {(str(error).splitlines() or [""])[0][:200]})'
-    return ModelUnavailableError(
-        f'{repo_id} is not in the Hugging Face cache (looked in {where}) and {why}. On a machine with internet run '
-        f'`hf download {repo_id} --include config.json vocab.txt "*.safetensors"` (older huggingface_hub: '
-        f'`huggingface-cli download` with the same arguments), then copy its folder {where.name} from that machine\'s '
-        f'cache into {cache} here (or set HF_HOME to a copy of the cache), or pass the downloaded folder with --model_path')
-
-def hf_snapshot(repo_id: str) -> Path:
-    "The local snapshot folder of a Hub ESM2: from the Hugging Face cache offline, else downloaded (or refreshed) into it."
-    try: from huggingface_hub import snapshot_download
-    except ImportError: raise ImportError(f'loading {repo_id} from the Hugging Face Hub needs huggingface_hub: pip install esmdiff[hf]') from None
-    cache, offline = hf_cache_dir(), hf_offline()
-    def fetch(patterns): return Path(snapshot_download(repo_id, cache_dir=cache, allow_patterns=patterns, local_files_only=offline))
-    try:
-        folder = fetch(HF_CONFIG_FILES)
-        hf_esm2_config(folder)  # another architecture is refused before its weights are downloaded
-        for patterns in HF_WEIGHT_PATTERNS:
-            if hf_weight_files(folder): break
-            folder = fetch(patterns)
-    except CheckpointError: raise
-    except Exception as e: raise hf_unavailable(repo_id, cache, offline, e) from e  # huggingface_hub's errors vary by version
-    return folder
-
-# %% ../nbs/11_embed.ipynb #h1e00015
-DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
-FLOAT16_MAX_PARAMS = 10**9  # 'auto' on CUDA: float16 up to this many parameters (650M), bfloat16 above (3B, 15B)
-
-def resolve_dtype(dtype: str | torch.dtype | None, device: str | torch.device, n_params: int) -> torch.dtype:
-    "The compute dtype for `dtype` ('auto', None, a name in `DTYPES` or a torch dtype) on `device` for a model of `n_params`."
-    device = torch.device(device)
-    if dtype is None or dtype == 'auto':
-        if device.type != 'cuda': return torch.float32
-        return torch.float16 if n_params <= FLOAT16_MAX_PARAMS else torch.bfloat16
-    resolved = DTYPES.get(dtype) if isinstance(dtype, str) else dtype if dtype in DTYPES.values() else None
-    if resolved is None: raise ValueError(f'dtype {dtype!r} is not one of auto, {", ".join(DTYPES)}')
-    if resolved == torch.float16 and device.type == 'cpu':
-        raise ValueError('--dtype float16 is refused on CPU: CPUs have no float16 arithmetic, so PyTorch runs it slower than '
-                         'float32 and no more precisely than bfloat16; use --dtype bfloat16 or float32 (auto: float32)')
-    return resolved
-
-# %% ../nbs/11_embed.ipynb #h1e00019
-def locate_esm2(model: str | None, model_path: str | Path | None) -> tuple[Path, tuple[str, str] | None]:
-    "The local fair-esm checkpoint file or Hugging Face folder to load, and the (model ID, commit) of a Hub model."
-    if model_path is not None:
-        path = Path(model_path)
-        if not path.exists(): raise FileNotFoundError(f'--model_path {path} does not exist')
-        if path.is_file() and path.suffix in ('.safetensors', '.bin', '.json') and (path.parent/'config.json').is_file(): path = path.parent
-        if path.is_dir() and not (path/'config.json').is_file():
-            pts = sorted(p.name for p in path.glob('*.pt') if not p.stem.endswith('-contact-regression'))
-            raise CheckpointError(f'--model_path {path} is a folder but not a Hugging Face ESM2 folder (no config.json); pass a '
-                                  f'fair-esm checkpoint file (.pt) or a folder with config.json, vocab.txt and model.safetensors'
-                                  + (f' (this folder holds {", ".join(pts[:3])}: pass that file)' if pts else ''))
-        return path, hf_cache_origin(path) if path.is_dir() else None
-    model = model or '650M'
-    if '/' in model:
-        if Path(model).exists(): raise ValueError(f'{model} is a local path, not a model ID or size: pass it as --model_path')
-        folder = hf_snapshot(model)
-        return folder, (model, folder.name)
-    return hub_checkpoint(esm2_spec(model).name), None
-
-# %% ../nbs/11_embed.ipynb #ecbb62a7
-def default_device() -> torch.device:
-    "The device used when none is named: `cuda` when torch sees a GPU, else `cpu`."
-    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-
-# %% ../nbs/11_embed.ipynb #a5f546cd
-def load_esm2(
-    model: str | None = None,  # size ('8M' ... '15B'), fair-esm name, or Hugging Face ID ('facebook/esm2_t33_650M_UR50D'); default '650M'
-    model_path: str | Path | None = None,  # local fair-esm checkpoint file or Hugging Face ESM2 folder
-    device: str | torch.device | None = None,  # default: 'cuda' when available, else 'cpu'
-    dtype: str | torch.dtype | None = 'auto',  # 'auto', 'float32', 'bfloat16', 'float16' or a torch dtype (see `resolve_dtype`)
-    layer: int | None = None,  # representation layer; default: the final layer
-) -> Esm2Model:
-    "Load an ESM2 model safely, ready to embed."
-    device = torch.device(device) if device else default_device()
-    resolve_dtype(dtype, device, 0)  # a bad choice fails before gigabytes are read
-    path, hub = locate_esm2(model, model_path)
-    if path.is_dir():
-        module, files = build_esm2_hf(path)
-        logger.info('hashing %s', ', '.join(f.name for f in files))
-        sha256 = files_sha256(files)
-        repo, revision = hub or (path.resolve().name, f'sha256:{sha256[:12]}')
-        name, source = repo.split('/')[-1], f'hf:{repo}@{revision}'
-    else:
-        module = build_esm2(path)
-        logger.info('hashing %s', path)
-        sha256, name = file_sha256(path), path.stem
-        source = f'fair-esm:{name}@sha256:{sha256[:12]}'
-    if model is not None and model_path is not None:
-        spec = esm2_spec(model)
-        if (spec.num_layers, spec.embed_dim) != (module.num_layers, module.embed_dim):
-            raise ValueError(f'{path} holds a {module.num_layers}-layer, {module.embed_dim}-dim ESM2, not {spec.name} '
-                             f'({spec.num_layers} layers, {spec.embed_dim} dims): fix --model_size or --model_path')
-    layer = resolve_layer(layer, module.num_layers, name)
-    dtype = resolve_dtype(dtype, device, sum(p.numel() for p in module.parameters()))
-    for p in module.parameters(): p.data = p.data.to(device, dtype)
-    module.to(device)  # buffers (rotary inv_freq) keep float32
-    return Esm2Model(module, name, sha256, layer, device, dtype, source)
 
 # %% ../nbs/11_embed.ipynb #c1d23c6d
 ESM2_LETTERS = frozenset('LAGVSERTIDPKQNFYMHWCXBUZO')
@@ -416,7 +44,6 @@ def normalise_sequence(seq: str) -> tuple[str, int]:
     return out, sum(c not in ESM2_LETTERS for c in seq)
 
 # %% ../nbs/11_embed.ipynb #37b8bab4
-MAX_RESIDUES = 1022  # residues per forward pass (1,024 tokens with BOS and EOS)
 WINDOW_OVERLAP = 512  # least overlap between consecutive windows
 LONG_POLICIES = ('window', 'truncate', 'skip')
 
@@ -438,19 +65,19 @@ class Unit:
     keep_start: int
     keep_end: int
 
-def handling_of(length: int, long_policy: str) -> str:
-    "How a sequence of `length` residues is embedded under `long_policy`."
+def handling_of(length: int, long_policy: str, max_residues: int = MAX_RESIDUES) -> str:
+    "How a sequence of `length` residues is embedded under `long_policy` by a model reading `max_residues` per row."
     if long_policy not in LONG_POLICIES: raise ValueError(f'long_policy {long_policy!r} is not one of {LONG_POLICIES}')
-    if length <= MAX_RESIDUES: return 'full'
+    if length <= max_residues: return 'full'
     return {'window': 'window', 'truncate': 'truncate', 'skip': 'skipped'}[long_policy]
 
-def plan_units(lengths: list[int], long_policy: str = 'window') -> list[Unit]:
+def plan_units(lengths: list[int], long_policy: str = 'window', max_residues: int = MAX_RESIDUES) -> list[Unit]:
     "The forward-pass rows that embed sequences of these (non-zero) lengths."
     units = []
     for i, L in enumerate(lengths):
-        h = handling_of(L, long_policy)
-        if h == 'truncate': units.append(Unit(i, 0, MAX_RESIDUES, 0, MAX_RESIDUES))
-        elif h != 'skipped': units += [Unit(i, *w) for w in windows(L)]
+        h = handling_of(L, long_policy, max_residues)
+        if h == 'truncate': units.append(Unit(i, 0, max_residues, 0, max_residues))
+        elif h != 'skipped': units += [Unit(i, *w) for w in windows(L, max_residues)]
     return units
 
 # %% ../nbs/11_embed.ipynb #35134ed8
@@ -474,251 +101,22 @@ def plan_batches(
     if current: batches.append(current)
     return batches
 
-# %% ../nbs/11_embed.ipynb #b70e18d1
-def rotary_tables(inv_freq: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
-    "cos and sin [length, head_dim / 2] of fair-esm's rotary embedding (whose tables repeat these twice), from `inv_freq`."
-    freqs = torch.outer(torch.arange(length, device=inv_freq.device, dtype=torch.float32), inv_freq.float())
-    return freqs.cos(), freqs.sin()
-
-def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    "Rotate `x` [..., T, head_dim] as fair-esm's `apply_rotary_pos_emb` does: `x*cos + rotate_half(x)*sin`, on halves."
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
-
-# %% ../nbs/11_embed.ipynb #ba56bc94
-def sdpa_hidden(module: esm.ESM2, tokens: torch.Tensor, layer: int) -> torch.Tensor:
-    "Hidden states [B, T, D] after `layer` (final: after `emb_layer_norm_after`), computed with fused attention."
-    padding = tokens.eq(module.padding_idx)
-    x = module.embed_scale * module.embed_tokens(tokens)
-    if module.token_dropout:
-        masked = tokens.eq(module.mask_idx)
-        x = x.masked_fill(masked.unsqueeze(-1), 0.0)
-        observed = masked.sum(-1).to(x.dtype) / (~padding).sum(-1)
-        x = x * (1 - 0.15 * 0.8) / (1 - observed)[:, None, None]
-    x = x * (~padding).unsqueeze(-1).type_as(x)
-    B, T, D = x.shape
-    attend = (~padding)[:, None, None, :] if padding.any() else None
-    tables = {}  # rotary tables by inv_freq values (every ESM2 layer has the same)
-    for block in module.layers[:layer]:
-        attn = block.self_attn
-        H = attn.num_heads
-        h = block.self_attn_layer_norm(x)
-        q, k, v = (proj(h).view(B, T, H, D // H).transpose(1, 2) for proj in (attn.q_proj, attn.k_proj, attn.v_proj))
-        key = tuple(attn.rot_emb.inv_freq.tolist())
-        if key not in tables: tables[key] = rotary_tables(attn.rot_emb.inv_freq, T)
-        cos, sin = (t.to(q.dtype) for t in tables[key])
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attend)
-        x = x + attn.out_proj(out.transpose(1, 2).reshape(B, T, D))
-        x = x + block.fc2(F.gelu(block.fc1(block.final_layer_norm(x))))
-    return module.emb_layer_norm_after(x) if layer == module.num_layers else x
-
-def fair_esm_hidden(module: esm.ESM2, tokens: torch.Tensor, layer: int) -> torch.Tensor:
-    "Hidden states [B, T, D] of `layer` from fair-esm's own forward (the reference)."
-    return module(tokens, repr_layers=[layer])['representations'][layer]
-
-PADDED_FORWARDS = {'sdpa': sdpa_hidden, 'fair-esm': fair_esm_hidden}
-
-# %% ../nbs/11_embed.ipynb #cfd3c4b9
-def _flash_varlen():
-    "flash-attn's `flash_attn_varlen_func`, or None when the package is not installed."
-    try: from flash_attn import flash_attn_varlen_func
-    except ImportError: return None
-    return flash_attn_varlen_func
-
-def _attend_flash(q, k, v, offsets, bounds, max_len):
-    "Per-row attention with flash-attn's variable-length kernel."
-    flash = _flash_varlen()
-    if flash is None: raise ImportError("attention kernel 'flash' needs flash-attn: pip install esmdiff[flash]")
-    cu = offsets.to(torch.int32)
-    return flash(q.contiguous(), k.contiguous(), v.contiguous(), cu, cu, max_len, max_len, dropout_p=0.0, causal=False)
-
-def _attend_nested(q, k, v, offsets, bounds, max_len):
-    "Per-row attention with SDPA on nested jagged tensors [rows, heads, jagged, head_dim]."
-    nt = [torch.nested.nested_tensor_from_jagged(t.contiguous(), offsets, max_seqlen=max_len).transpose(1, 2) for t in (q, k, v)]
-    return F.scaled_dot_product_attention(*nt).transpose(1, 2).values()
-
-def _attend_loop(q, k, v, offsets, bounds, max_len):
-    "Per-row attention, one fused SDPA call per row."
-    return torch.cat([F.scaled_dot_product_attention(*(t[None, a:e].transpose(1, 2) for t in (q, k, v)))[0].transpose(0, 1)
-                      for a, e in zip(bounds, bounds[1:])])
-
-ATTENTION_KERNELS = {'flash': _attend_flash, 'nested': _attend_nested, 'loop': _attend_loop}
-_FAILED_KERNELS: set[str] = set()  # kernels that raised once in this process; not tried again
-
-# %% ../nbs/11_embed.ipynb #4ab5a3fd
-def attention_kernels(device: torch.device, dtype: torch.dtype) -> list[str]:
-    "Packed-attention kernels to try, in order, on `device` for q/k/v of `dtype`."
-    if device.type != 'cuda': return ['loop']
-    half = dtype in (torch.float16, torch.bfloat16)
-    return (['flash'] if half and _flash_varlen() is not None else []) + ['nested', 'loop']
-
-def varlen_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor, bounds: list[int],
-                     max_len: int, kernels: list[str] | None = None) -> torch.Tensor:
-    "Attention [N, heads, head_dim] of each packed row to itself; rows start at `offsets` (`bounds`: the same, as ints)."
-    kernels = kernels or attention_kernels(q.device, q.dtype)
-    for name in kernels:
-        if name in _FAILED_KERNELS and name != kernels[-1]: continue
-        try: return ATTENTION_KERNELS[name](q, k, v, offsets, bounds, max_len)
-        except torch.OutOfMemoryError: raise
-        except (RuntimeError, NotImplementedError, ImportError) as e:
-            if name == kernels[-1]: raise
-            _FAILED_KERNELS.add(name)
-            logger.warning('attention kernel %r is not usable here (%s); using %r', name, str(e).splitlines()[0][:200],
-                           next(n for n in kernels[kernels.index(name) + 1:] if n not in _FAILED_KERNELS or n == kernels[-1]))
-
-# %% ../nbs/11_embed.ipynb #e894e419
-def packed_hidden(module: esm.ESM2, tokens: torch.Tensor, lengths: list[int], layer: int,
-                  kernels: list[str] | None = None) -> torch.Tensor:
-    "Hidden states [N, D] after `layer` of rows packed in `tokens` [N] (each BOS..EOS, `lengths` tokens), attention within rows."
-    N, device = tokens.shape[0], tokens.device
-    bounds = [0]
-    for n in lengths: bounds.append(bounds[-1] + n)
-    sizes = torch.tensor(lengths)
-    row = torch.repeat_interleave(torch.arange(len(lengths)), sizes)
-    pos = (torch.arange(N) - torch.tensor(bounds[:-1])[row]).to(device)
-    offsets, row, max_len = torch.tensor(bounds).to(device), row.to(device), max(lengths)
-    x = module.embed_scale * module.embed_tokens(tokens)
-    if module.token_dropout:
-        masked = tokens.eq(module.mask_idx)
-        x = x.masked_fill(masked.unsqueeze(-1), 0.0)
-        observed = torch.zeros(len(lengths), device=device).index_add_(0, row, masked.float()) / sizes.to(device)
-        x = x * ((1 - 0.15 * 0.8) / (1 - observed))[row, None].to(x.dtype)
-    D = x.shape[-1]
-    tables = {}  # per-token rotary tables by inv_freq buffer
-    for block in module.layers[:layer]:
-        attn = block.self_attn
-        H = attn.num_heads
-        h = block.self_attn_layer_norm(x)
-        q, k, v = (proj(h).view(N, H, D // H) for proj in (attn.q_proj, attn.k_proj, attn.v_proj))
-        key = attn.rot_emb.inv_freq.data_ptr()
-        if key not in tables:
-            cos, sin = rotary_tables(attn.rot_emb.inv_freq, max_len)
-            tables[key] = cos[pos].unsqueeze(1).to(q.dtype), sin[pos].unsqueeze(1).to(q.dtype)
-        cos, sin = tables[key]
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        out = varlen_attention(q, k, v, offsets, bounds, max_len, kernels)
-        x = x + attn.out_proj(out.reshape(N, D))
-        x = x + block.fc2(F.gelu(block.fc1(block.final_layer_norm(x))))
-    return module.emb_layer_norm_after(x) if layer == module.num_layers else x
-
-# %% ../nbs/11_embed.ipynb #855263cc
-def encode_units(alphabet: esm.data.Alphabet, seqs: list[str], units: list[Unit]) -> torch.Tensor:
-    "Token matrix [len(units), longest + 2]: BOS, residues, EOS, padding."
-    width = max(u.end - u.start for u in units) + 2
-    tokens = torch.full((len(units), width), alphabet.padding_idx, dtype=torch.long)
-    for r, u in enumerate(units):
-        tokens[r, 0] = alphabet.cls_idx
-        tokens[r, 1:u.end - u.start + 1] = torch.tensor([alphabet.get_idx(c) for c in seqs[u.seq][u.start:u.end]])
-        tokens[r, u.end - u.start + 1] = alphabet.eos_idx
-    return tokens
-
-# %% ../nbs/11_embed.ipynb #f495b747
-def encode_packed(alphabet: esm.data.Alphabet, seqs: list[str], units: list[Unit]) -> tuple[torch.Tensor, list[int]]:
-    "Tokens [sum(length + 2)] of the units laid end to end (each BOS, residues, EOS) and each unit's token count."
-    lengths = [u.end - u.start + 2 for u in units]
-    tokens = torch.cat([torch.tensor([alphabet.cls_idx, *(alphabet.get_idx(c) for c in seqs[u.seq][u.start:u.end]), alphabet.eos_idx])
-                        for u in units])
-    return tokens, lengths
-
 # %% ../nbs/11_embed.ipynb #d7979d44
-def compute_context(model: Esm2Model):
-    "Autocast to the model's dtype when it is not float32, else nothing."
-    if model.dtype == torch.float32: return contextlib.nullcontext()
-    return torch.autocast(model.device.type, dtype=model.dtype)
-
-BACKENDS = ('packed', *PADDED_FORWARDS)
-
 def embed_units(model: Esm2Model, seqs: list[str], units: list[Unit], backend: str = 'packed') -> torch.Tensor:
     "Float32 sums [len(units), dim] of the representation layer over each unit's kept residues."
     if backend not in BACKENDS: raise ValueError(f'backend {backend!r} is not one of {list(BACKENDS)}')
+    pieces = [seqs[u.seq][u.start:u.end] for u in units]
     with torch.inference_mode(), compute_context(model):
         if backend == 'packed':
-            tokens, lengths = encode_packed(model.alphabet, seqs, units)
-            hidden = packed_hidden(model.module, tokens.to(model.device), lengths, model.layer)
-            starts = [0]
+            tokens, lengths = model.encode(pieces)
+            hidden, starts = model.hidden(tokens, lengths), [0]
             for n in lengths[:-1]: starts.append(starts[-1] + n)
         else:
-            tokens = encode_units(model.alphabet, seqs, units).to(model.device)
+            tokens = encode_padded(model.alphabet, pieces).to(model.device)
             hidden = PADDED_FORWARDS[backend](model.module, tokens, model.layer).flatten(0, 1)
             starts = [r * tokens.shape[1] for r in range(len(units))]
         sums = torch.stack([hidden[s + 1 + u.keep_start - u.start:s + 1 + u.keep_end - u.start].float().sum(0) for s, u in zip(starts, units)])
     return sums.cpu()
-
-# %% ../nbs/11_embed.ipynb #26570ba0
-def default_backend(device: torch.device) -> str:
-    "The fastest correct forward for `device` ('packed' on CPU and CUDA alike)."
-    return 'packed'
-
-def check_backend(backend: str | None, device: torch.device) -> str:
-    "`backend`, or the device's default for None; an unknown name is an error naming the choices."
-    if backend is None: return default_backend(device)
-    if backend not in BACKENDS: raise ValueError(f'backend {backend!r} is not one of {list(BACKENDS)} (None picks the fastest for the device)')
-    return backend
-
-# %% ../nbs/11_embed.ipynb #72dd8ff9
-from fastcore.basics import patch
-from .files import atomic_write
-
-# %% ../nbs/11_embed.ipynb #15bdc7f3
-def sequence_hash(seq: str) -> str:
-    "SHA-256 (hex) of a normalised sequence: its key in the cache."
-    return hashlib.sha256(seq.encode()).hexdigest()
-
-def cache_key(model: Esm2Model, long_policy: str, backend: str) -> dict:
-    "What determines a vector besides its sequence."
-    return {'model': model.name, 'sha256': model.sha256, 'layer': model.layer, 'long_policy': long_policy,
-            'max_residues': MAX_RESIDUES, 'window_overlap': WINDOW_OVERLAP,
-            'compute_dtype': str(model.dtype).replace('torch.', ''), 'backend': backend}
-
-def part_digest(hashes: list[str], vectors: torch.Tensor) -> str:
-    "SHA-256 over a part's sequence hashes and its float32 vector bytes: the checksum a reload verifies."
-    h = hashlib.sha256('\n'.join(hashes).encode())
-    h.update(vectors.float().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-# %% ../nbs/11_embed.ipynb #847fbd47
-class VectorCache:
-    "Vectors by sequence hash, kept in memory and, given a folder, in crash-safe part files there."
-    def __init__(self, root: str | Path | None = None, key: dict | None = None):
-        self.vectors: dict[str, torch.Tensor] = {}
-        self.dir = None
-        if root is None: return
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-        self.dir = Path(root)/f'{key.get("model", "esm2")}-L{key.get("layer")}-{digest}'
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with atomic_write(self.dir/'key.json', 'w', encoding='utf-8') as f: f.write(json.dumps(key, indent=1, sort_keys=True))
-        self.reload()
-
-    def __contains__(self, h: str) -> bool: return h in self.vectors
-    def __len__(self) -> int: return len(self.vectors)
-
-# %% ../nbs/11_embed.ipynb #db12abd6
-@patch
-def reload(self: VectorCache):
-    "Read every sound part file; unreadable or damaged parts are logged and skipped (their vectors get recomputed)."
-    for part in sorted(self.dir.glob('part-*.pt')):
-        try:
-            data = torch.load(part, map_location='cpu', weights_only=True)
-            hashes, vectors = data['hashes'], data['vectors']
-            if vectors.ndim != 2 or len(hashes) != len(vectors) or data.get('sha256') != part_digest(hashes, vectors):
-                raise ValueError('its content does not match its checksum')
-        except Exception as e:
-            logger.warning('ignoring damaged cache part %s (%s: %s); its sequences will be embedded again',
-                           part, type(e).__name__, (str(e).splitlines() or [''])[0][:120])
-            continue
-        self.vectors.update(zip(hashes, vectors.unbind(0)))
-
-# %% ../nbs/11_embed.ipynb #e1d4ce38
-@patch
-def write(self: VectorCache, hashes: list[str], vectors: torch.Tensor):
-    "Add vectors [n, dim]; on disk as one checksummed part file, written atomically."
-    vectors = vectors.float().contiguous()
-    self.vectors.update(zip(hashes, vectors.unbind(0)))
-    if self.dir is None or not hashes: return
-    name = f'part-{hashlib.sha256("".join(hashes).encode()).hexdigest()[:24]}.pt'
-    with atomic_write(self.dir/name) as f:
-        torch.save({'hashes': list(hashes), 'vectors': vectors, 'sha256': part_digest(hashes, vectors)}, f)
 
 # %% ../nbs/11_embed.ipynb #e6a0b6ac
 def plan_chunks(units: list[Unit], batches: list[list[int]]) -> list[list[int]]:
@@ -756,7 +154,7 @@ def embed_to_cache(
     "Embed the sequences missing from `cache` (batch by batch, crash-safe); return how many were embedded."
     backend = check_backend(backend, model.device)
     hashes = [sequence_hash(s) for s in seqs]
-    units = plan_units([len(s) for s in seqs], long_policy)
+    units = plan_units([len(s) for s in seqs], long_policy, model.max_residues)
     batches = plan_batches(units, toks_per_batch, batch_size, packed=backend == 'packed')
     chunks = plan_chunks(units, batches)
     if shard is not None:
@@ -782,13 +180,21 @@ def embed_to_cache(
                     if remaining[u.seq] == 0: finished.append(u.seq)
                 new = [s for s in finished if hashes[s] not in cache]
                 if new:
-                    kept = torch.tensor([min(len(seqs[s]), MAX_RESIDUES) if long_policy == 'truncate' else len(seqs[s])
+                    kept = torch.tensor([min(len(seqs[s]), model.max_residues) if long_policy == 'truncate' else len(seqs[s])
                                          for s in new], dtype=torch.float32)
                     cache.write([hashes[s] for s in new], torch.stack([sums[s] for s in new]) / kept[:, None])
                     embedded += len(new)
                 for s in finished: del sums[s]
                 bar.update(sum(u.end - u.start for u in batch))
     return embedded
+
+# %% ../nbs/11_embed.ipynb #b0e00011
+POOLING = 'mean over residues (BOS/EOS/padding excluded)'
+
+def vector_key(model: Esm2Model, long_policy: str, backend: str, window_overlap: int = WINDOW_OVERLAP, pooling: str = POOLING) -> dict:
+    "The vector cache's key for vectors of `model` embedded under `long_policy` (and its window) with `backend`, pooled by `pooling`."
+    return cache_key(model, long_policy=long_policy, max_residues=model.max_residues, window_overlap=window_overlap,
+                     pooling=pooling, backend=backend)
 
 # %% ../nbs/11_embed.ipynb #67da4ddd
 @dataclass
@@ -832,9 +238,9 @@ def embed_sequences(
     t0 = time.time()
     backend = check_backend(backend, model.device)
     normalised = [normalise_sequence(s) for s in seqs]
-    handling = [handling_of(len(s), long_policy) if s else 'empty' for s, _ in normalised]
+    handling = [handling_of(len(s), long_policy, model.max_residues) if s else 'empty' for s, _ in normalised]
     distinct = list(dict.fromkeys(s for (s, _), h in zip(normalised, handling) if h not in ('skipped', 'empty')))
-    cache = VectorCache(cache_dir, cache_key(model, long_policy, backend))
+    cache = VectorCache(cache_dir, vector_key(model, long_policy, backend))
     new = [s for s in distinct if sequence_hash(s) not in cache]
     embedded = embed_to_cache(model, distinct, cache, toks_per_batch, batch_size, long_policy, backend, progress, shard)
     missing = torch.full((model.embed_dim,), float('nan'))
@@ -843,8 +249,8 @@ def embed_sequences(
     stats = EmbedStats(len(seqs), len(distinct), len(distinct) - len(new), embedded,
                        sum(h in ('skipped', 'empty') for h in handling), sum(map(len, new)), time.time() - t0)
     meta = {'model': model.name, 'model_sha256': model.sha256, 'layer': model.layer, 'num_layers': model.num_layers,
-            'pooling': 'mean over residues (BOS/EOS/padding excluded)', 'long_policy': long_policy,
-            'max_residues': MAX_RESIDUES, 'window_overlap': WINDOW_OVERLAP, 'compute_dtype': str(model.dtype).replace('torch.', ''),
+            'pooling': POOLING, 'long_policy': long_policy, 'model_config_sha256': model.config_sha256,
+            'max_residues': model.max_residues, 'window_overlap': WINDOW_OVERLAP, 'compute_dtype': str(model.dtype).replace('torch.', ''),
             'backend': backend}
     logger.info('embedded %d of %d distinct sequences (%d from cache) in %.1f s', embedded, len(distinct), stats.cache_hits, stats.seconds)
     return EmbedResult(vectors, handling, [n for _, n in normalised], stats, meta)

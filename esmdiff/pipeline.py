@@ -12,11 +12,12 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['logger', 'EsmdiffError', 'UserError', 'default_cache_dir', 'check_cache_dir', 'check_output', 'check_options',
-           'select_device', 'read_genes', 'fetch_isoforms', 'check_failures', 'load_model', 'Ranks', 'start_ranks',
-           'stop_ranks', 'on_main', 'embed_isoforms', 'build_store', 'write_store', 'check_export', 'export_store',
-           'RunReport', 'summary_lines', 'check_outputs', 'embed_genes']
+           'select_device', 'read_genes', 'fetch_isoforms', 'check_failures', 'for_command', 'load_model', 'Ranks',
+           'start_ranks', 'stop_ranks', 'on_main', 'embed_isoforms', 'build_store', 'write_store', 'check_export',
+           'export_store', 'RunReport', 'summary_lines', 'check_outputs', 'embed_genes']
 
 # %% ../nbs/14_pipeline.ipynb #9e7bc408
+import re, warnings
 import torch
 import torch.distributed as dist
 import esmdiff
@@ -24,7 +25,8 @@ from .files import writable_dir
 from .genes import GeneList, GeneListError, parse_gene_list, read_gene_list, write_gene_list
 from .adata import AnnDataError, genes_from_anndata, read_h5ad_genes
 from .fetch import DEFAULT_BIOTYPES, ENSEMBL_SERVER, EnsemblError, SourceError, fetch_files, fetch_rest
-from .embed import LONG_POLICIES, default_device, CheckpointError, ModelUnavailableError, embed_sequences, esm2_spec, load_esm2
+from .checkpoints import CheckpointError, ModelMismatchWarning, ModelUnavailableError, default_device, load_esm2
+from .embed import LONG_POLICIES, embed_sequences
 from .store import EXPORT_FORMATS, EsmStore, StoreError, store_status
 
 # %% ../nbs/14_pipeline.ipynb #da90fa38
@@ -148,16 +150,19 @@ def check_failures(fetched, allow_missing: bool):
                            'received are cached), or pass --allow_missing to write the file with their status')
 
 # %% ../nbs/14_pipeline.ipynb #cb9e4904
+def for_command(msg: str) -> str:
+    "A library message in the command's words: `model=` and `model_path=` become `--model` and `--model_path`."
+    return re.sub(r'\b(model_path|model)=', r'--\1 ', msg)
+
 def load_model(model: str | None, model_path, device: torch.device, dtype='auto'):
-    "The ESM2 of `model_path` when given (`model` only checked against it), else of `model` (default 650M)."
-    try: loaded = load_esm2(None if model_path else model, model_path=model_path, device=device, dtype=dtype)
-    except (CheckpointError, ModelUnavailableError, ValueError, FileNotFoundError) as e: raise UserError(str(e).splitlines()[0]) from e
-    try: spec = esm2_spec(model) if model and model_path else None
-    except ValueError: spec = None
-    if spec and (spec.num_layers, spec.embed_dim) != (loaded.num_layers, loaded.embed_dim):
-        logger.warning('--model %s names %s (%d layers, dim %d), but --model_path %s holds a %d-layer, dim-%d ESM2: '
-                       'using the checkpoint', model, spec.name, spec.num_layers, spec.embed_dim,
-                       model_path, loaded.num_layers, loaded.embed_dim)
+    "The ESM2 of `model_path` when given (a disagreeing `model` is warned about), else of `model` (default 650M)."
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', ModelMismatchWarning)
+        try: loaded = load_esm2(model, model_path=model_path, device=device, dtype=dtype, mismatch='warn')
+        except (CheckpointError, ModelUnavailableError, ValueError, FileNotFoundError) as e: raise UserError(for_command(str(e).splitlines()[0])) from e
+    for w in caught:
+        if issubclass(w.category, ModelMismatchWarning): logger.warning('%s', for_command(str(w.message)))
+        else: warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return loaded
 
 # %% ../nbs/14_pipeline.ipynb #12612be7
