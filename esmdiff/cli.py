@@ -48,8 +48,8 @@ def _gene_flags(a):
 
 def _model_flags(a):
     "Which ESM2, from where, in which precision."
-    a('--model', metavar='NAME', help='ESM2 by size (8M ... 15B), fair-esm name or Hugging Face ID such as facebook/esm2_t33_650M_UR50D (default: 650M)')
-    a('--model_path', metavar='PATH', help='local checkpoint for machines without internet: a fair-esm .pt file or a Hugging Face model folder')
+    a('--model', metavar='NAME', help='ESM2 by size (8M ... 15B), fair-esm name or Hugging Face ID such as facebook/esm2_t33_650M_UR50D (default: 650M), or ESM C by Hugging Face ID (biohub/ESMC-300M, biohub/ESMC-600M)')
+    a('--model_path', metavar='PATH', help='local checkpoint for machines without internet: a fair-esm .pt file or a Hugging Face ESM2 or ESM C folder')
     a('--dtype', choices=['auto', 'float32', 'bfloat16', 'float16'], default='auto',
       help='compute precision (default auto: float16 on CUDA up to 650M, bfloat16 for 3B/15B, float32 on CPU); the file stores '
            'float16. On a CPU with bfloat16 instructions (AMX, AVX512-BF16) try bfloat16: measured 2.4x faster than float32 '
