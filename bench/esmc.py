@@ -6,7 +6,8 @@ bench/embed.py) are embedded with an ESM C of random weights saved as a Hugging 
   (t) transformers' EsmcModel as a user runs it: attn_implementation='sdpa', sequences sorted by length (longest
       first) and cut into batches of at most --toks_per_batch padded tokens, tokenizer padding, inference_mode,
       mean of last_hidden_state over the residues (attention mask, <cls> and <eos> off), truncated at 2,046;
-  (e) esmdiff.esmc: the packed forward (no padding), same truncation, same token budget in real tokens.
+  (e) esmdiff.embed.embed_sequences with the ESM C of esmdiff.esmc: the packed forward (no padding), each distinct
+      sequence once, same truncation, same token budget in real tokens.
 Both in float32 and in bfloat16 (transformers: the model cast with .to(torch.bfloat16); esmdiff: --dtype
 bfloat16, weights bfloat16 under autocast). Residues/s = sum(min(L, 2046)) / wall seconds; each repetition runs
 the methods in turn; reported: median of --repeats after a warm-up, and the esmdiff/transformers ratio. The
@@ -22,7 +23,8 @@ import torch.nn.functional as F
 from esmdiff.embed import normalise_sequence
 from esmdiff.fetch import read_pep_fasta
 from esmdiff.testing import corpus_fasta
-from esmdiff.esmc import ESMC_MAX_RESIDUES, esmc_vectors, load_esmc
+from esmdiff.embed import embed_sequences
+from esmdiff.esmc import ESMC_MAX_RESIDUES, load_esmc
 
 ARCHS = {'mini': (6, 384, 6), '300M': (30, 960, 15)}
 
@@ -84,7 +86,7 @@ def main():
     hf_logging.disable_progress_bar(); hf_logging.set_verbosity_error()
     seqs = sample_isoforms(a.isoforms, a.max_protein, a.seed)
     residues = sum(min(len(s), ESMC_MAX_RESIDUES) for s in seqs)
-    print(f'{len(seqs)} isoforms, {residues} residues (cut at {ESMC_MAX_RESIDUES}), ESM C {a.arch} {ARCHS[a.arch]}, '
+    print(f'{len(seqs)} isoforms ({len(set(seqs))} distinct), {residues} residues (cut at {ESMC_MAX_RESIDUES}), ESM C {a.arch} {ARCHS[a.arch]}, '
           f'{a.threads} threads, torch {torch.__version__}')
     with tempfile.TemporaryDirectory() as d:
         save_random_esmc(d, a.arch)
@@ -93,9 +95,9 @@ def main():
         tok = EsmcTokenizer.from_pretrained(d)
         ours32, ours16 = load_esmc(model_path=d, device='cpu', dtype='float32'), load_esmc(model_path=d, device='cpu', dtype='bfloat16')
     methods = {'transformers float32': lambda: transformers_vectors(hf32, tok, seqs, a.toks_per_batch),
-               'esmdiff float32': lambda: esmc_vectors(ours32, seqs, 'truncate', a.toks_per_batch),
+               'esmdiff float32': lambda: embed_sequences(ours32, seqs, a.toks_per_batch, long_policy='truncate', progress=False).vectors,
                'transformers bfloat16': lambda: transformers_vectors(hf16, tok, seqs, a.toks_per_batch),
-               'esmdiff bfloat16': lambda: esmc_vectors(ours16, seqs, 'truncate', a.toks_per_batch)}
+               'esmdiff bfloat16': lambda: embed_sequences(ours16, seqs, a.toks_per_batch, long_policy='truncate', progress=False).vectors}
     times, vectors = {k: [] for k in methods}, {}
     for rep in range(a.repeats + 1):  # repetition 0 warms up
         for k, f in methods.items():
