@@ -148,7 +148,8 @@ def _attend_grouped(q, k, v, offsets, bounds, max_len):
         keep = ar[None] < torch.tensor([lengths[r] for r in group], device=q.device)[:, None]  # [G, T]
         index = (starts[:, None] + ar[None]).clamp(max=q.shape[0] - 1)  # padding slots read some token, masked out
         blocks = [t[index].transpose(1, 2) for t in (q, k, v)]  # [G, H, T, hd]
-        res = F.scaled_dot_product_attention(*blocks, attn_mask=keep[:, None, None, :]).transpose(1, 2)  # [G, T, H, hd]
+        bias = torch.zeros(keep.shape, dtype=q.dtype, device=q.device).masked_fill(~keep, float('-inf'))[:, None, None, :]
+        res = F.scaled_dot_product_attention(*blocks, attn_mask=bias).transpose(1, 2)  # [G, T, H, hd]
         out[index[keep]] = res[keep]
     return out
 
