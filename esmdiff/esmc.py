@@ -23,6 +23,7 @@ from .checkpoints import (CheckpointError, ModelMismatchWarning, ModelUnavailabl
     files_sha256, hf_cache_dir, hf_cache_origin, hf_offline, hf_unavailable, hf_weight_files, load_esm2, read_hf_weights,
     resolve_dtype, resolve_layer)
 from .forward import apply_rotary, compute_context, rotary_tables, varlen_attention
+from fastcore.basics import patch
 
 # %% ../nbs/09_esmc.ipynb #3effed78
 logger = logging.getLogger('esmdiff.esmc')
@@ -260,9 +261,6 @@ class EsmcModel:
     def __repr__(self):
         return (f'EsmcModel({self.name}, layer {self.layer}/{self.num_layers}, dim {self.embed_dim}, '
                 f'{self.device}, {str(self.dtype).replace("torch.", "")}, {self.source})')
-
-# %% ../nbs/09_esmc.ipynb #3ac6e149
-from fastcore.basics import patch
 
 # %% ../nbs/09_esmc.ipynb #849831a2
 def esmc_encode_packed(pieces: list[str]) -> tuple[torch.Tensor, list[int]]:
