@@ -61,8 +61,8 @@ def _model_flags(p: argparse.ArgumentParser):
     "Which ESM2, from where, where it runs and in which precision."
     a = p.add_argument_group('model').add_argument
     a('--model_size', choices=list(ESM2_MODELS), default=None, help='ESM2 model by parameter count (default: 650M); the same as --model SIZE')
-    a('--model', metavar='NAME', help='ESM2 by size (8M ... 15B), fair-esm name or Hugging Face ID such as facebook/esm2_t33_650M_UR50D (default: 650M)')
-    a('--model_path', metavar='PATH', help='local checkpoint for machines without internet: a fair-esm .pt file or a Hugging Face model folder')
+    a('--model', metavar='NAME', help='ESM2 by size (8M ... 15B), fair-esm name or Hugging Face ID such as facebook/esm2_t33_650M_UR50D (default: 650M), or ESM C by Hugging Face ID (biohub/ESMC-300M, biohub/ESMC-600M)')
+    a('--model_path', metavar='PATH', help='local checkpoint for machines without internet: a fair-esm .pt file or a Hugging Face ESM2 or ESM C folder')
     a('--device', choices=['cuda', 'cpu'], default=None, help='where ESM2 runs (default: cuda when available, else cpu)')
     a('--dtype', choices=['auto', 'float32', 'bfloat16', 'float16'], default='auto',
       help='compute precision (default auto: float16 on CUDA up to 650M, bfloat16 for 3B/15B, float32 on CPU); the file stores '

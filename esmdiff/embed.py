@@ -105,6 +105,7 @@ def plan_batches(
 def embed_units(model: Esm2Model, seqs: list[str], units: list[Unit], backend: str = 'packed') -> torch.Tensor:
     "Float32 sums [len(units), dim] of the representation layer over each unit's kept residues."
     if backend not in BACKENDS: raise ValueError(f'backend {backend!r} is not one of {list(BACKENDS)}')
+    if backend != 'packed' and model.family != 'esm2': raise ValueError(f"backend {backend!r} is ESM2's padded forward; {model.family} runs 'packed'")
     pieces = [seqs[u.seq][u.start:u.end] for u in units]
     with torch.inference_mode(), compute_context(model):
         if backend == 'packed':
@@ -268,7 +269,7 @@ def embed_sequences(
                            for (s, _), h in zip(normalised, handling)]) if seqs else torch.empty(0, model.embed_dim)
     stats = EmbedStats(len(seqs), len(distinct), len(distinct) - len(new), embedded,
                        sum(h in ('skipped', 'empty') for h in handling), sum(map(len, new)), time.time() - t0)
-    meta = {'model': model.name, 'model_sha256': model.sha256, 'layer': model.layer, 'num_layers': model.num_layers,
+    meta = {'family': model.family, 'model': model.name, 'model_sha256': model.sha256, 'layer': model.layer, 'num_layers': model.num_layers,
             'pooling': POOLING, 'long_policy': long_policy, 'model_config_sha256': model.config_sha256,
             'max_residues': model.max_residues, 'window_overlap': WINDOW_OVERLAP, 'compute_dtype': str(model.dtype).replace('torch.', ''),
             'backend': backend}

@@ -29,6 +29,7 @@ from .adata import AnnDataError, genes_from_anndata, read_h5ad_genes
 from .fetch import DEFAULT_BIOTYPES, SourceError, fetch_files
 from .ensembl import ENSEMBL_SERVER, EnsemblError, fetch_rest
 from .checkpoints import CheckpointError, ModelMismatchWarning, ModelUnavailableError, default_device, load_esm2
+from .esmc import load_protein_model
 from .embed import LONG_POLICIES, embed_sequences
 from .store import EXPORT_FORMATS, EsmStore, StoreError, store_status
 
@@ -177,10 +178,10 @@ def for_command(msg: str) -> str:
     return re.sub(r'\b(model_path|model)=', r'--\1 ', msg)
 
 def load_model(model: str | None, model_path, device: torch.device, dtype='auto'):
-    "The ESM2 of `model_path` when given (a disagreeing `model` is warned about), else of `model` (default 650M)."
+    "The ESM2 or ESM C of `model_path` when given (a disagreeing `model` is warned about), else of `model` (default ESM2 650M)."
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', ModelMismatchWarning)
-        try: loaded = load_esm2(model, model_path=model_path, device=device, dtype=dtype, mismatch='warn')
+        try: loaded = load_protein_model(model, model_path=model_path, device=device, dtype=dtype, mismatch='warn')
         except (CheckpointError, ModelUnavailableError, ValueError, FileNotFoundError) as e: raise UserError(for_command(str(e).splitlines()[0])) from e
     for w in caught:
         if issubclass(w.category, ModelMismatchWarning): logger.warning('%s', for_command(str(w.message)))
