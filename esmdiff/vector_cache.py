@@ -43,9 +43,14 @@ class VectorCache:
         if root is None: return
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         self.dir = Path(root)/f'{key.get("model", "esm2")}-L{key.get("layer")}-{digest}'
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with atomic_write(self.dir/'key.json', 'w', encoding='utf-8') as f: f.write(json.dumps(key, indent=1, sort_keys=True))
+        self.key = key
+        self._make_dir()
         self.reload()
+
+    def _make_dir(self):
+        "Create the cache folder and its `key.json` (again, when someone removed it mid-run)."
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with atomic_write(self.dir/'key.json', 'w', encoding='utf-8') as f: f.write(json.dumps(self.key, indent=1, sort_keys=True))
 
     def __contains__(self, h: str) -> bool: return h in self.vectors
     def __len__(self) -> int: return len(self.vectors)
@@ -73,6 +78,9 @@ def write(self: VectorCache, hashes: list[str], vectors: torch.Tensor):
     vectors = vectors.float().contiguous()
     self.vectors.update(zip(hashes, vectors.unbind(0)))
     if self.dir is None or not hashes: return
+    if not self.dir.is_dir():  # removed mid-run (a cleanup job, a colleague): recreate it, the vectors are still in memory
+        logger.warning('cache folder %s disappeared during the run; recreated it (vectors written before are gone from disk)', self.dir)
+        self._make_dir()
     name = f'part-{hashlib.sha256("".join(hashes).encode()).hexdigest()[:24]}.pt'
     with atomic_write(self.dir/name) as f:
         torch.save({'hashes': list(hashes), 'vectors': vectors, 'sha256': part_digest(hashes, vectors)}, f)
