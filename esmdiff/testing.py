@@ -573,13 +573,14 @@ def peak_rate(self: MockEnsembl, window: float = 1.0) -> int:
 # %% ../nbs/05_testing.ipynb #e2079c63
 def serve_mock(argv: list[str] | None = None):
     "Serve `MockEnsembl` until interrupted: the command line of `python -m esmdiff.testing`."
-    import argparse
+    import argparse, signal
     p = argparse.ArgumentParser(prog='python -m esmdiff.testing', description='A local mock of the Ensembl REST API serving esmdiff\'s corpus.')
     p.add_argument('--port', type=int, default=8765, help='port on 127.0.0.1 (0: any free port)')
     p.add_argument('--latency', type=float, default=0.0, help='seconds added to every answer')
     p.add_argument('--per-second', type=int, default=16, help='requests per clock second before 429')
     p.add_argument('--gtf', help='also write the matching GTF to this path')
     args = p.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops it even when started where SIGINT is ignored (a background job)
     if args.gtf: print(f'GTF: {write_mock_gtf(args.gtf)}', flush=True)
     try:
         with MockEnsembl(port=args.port, latency=args.latency, per_second=args.per_second) as m:
