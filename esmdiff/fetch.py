@@ -469,7 +469,8 @@ def fetch_files(genes, fasta: str | Path, gtf: str | Path | None = None, *, biot
         sym = annotated[gid].symbol if gid in annotated else peps[gid][0].symbol
         if sym is not None: by_symbol.setdefault(sym.casefold(), gid)
     searched = f'{Path(fasta).name}' + (f' or {Path(gtf).name}' if gtf else '')
-    names, mane = load_names(tally.species), not gtf and tables_for(tally.species) is not None
+    species = tally.species  # counts every gene of the file: once, not once per gene
+    names, mane = load_names(species), not gtf and tables_for(species) is not None
     source, records = Source(searched, by_symbol, peps.keys() | annotated.keys()), []
     for e in entries:
         res = resolve_name(e.query, names, source); gid = res.gene_id if res.found else None
@@ -481,11 +482,11 @@ def fetch_files(genes, fasta: str | Path, gtf: str | Path | None = None, *, biot
         isoforms = [Isoform(r.protein_id, r.protein_version, r.transcript_id, r.transcript_version, r.transcript_biotype, r.seq) for r in kept]
         excluded = [r.transcript_biotype for r in recs if not keeps_biotype(r.transcript_biotype, biotypes)]
         if gid in annotated: g = annotated[gid]; facts = (g.version, g.symbol or (recs[0].symbol if recs else None), g.biotype, g.canonical_transcript)
-        else: r = recs[0]; facts = (r.gene_version, r.symbol, r.gene_biotype, _mane_canonical(gid, kept, tally.species) if mane else None)
+        else: r = recs[0]; facts = (r.gene_version, r.symbol, r.gene_biotype, _mane_canonical(gid, kept, species) if mane else None)
         records.append(replace(gene_record(e, gid, *facts, isoforms, excluded, biotypes), resolution=res.resolution, current_symbol=res.symbol))
     if gtf: _check_gtf(records, annotated, fasta, gtf)
     canonical = _canonical_provenance(records, 'gtf' if gtf else 'mane' if mane else None)
-    if canonical[0] == 'inferred' and annotation_note(tally.species): canonical = ('inferred', f'{CANONICAL_INFERRED_NOTE}; {annotation_note(tally.species)}')
+    if canonical[0] == 'inferred' and annotation_note(species): canonical = ('inferred', f'{CANONICAL_INFERRED_NOTE}; {annotation_note(species)}')
     summary = summarize(records, seconds=time.perf_counter() - t0)
     if summary.outside_alphabet: logger.warning('%s: letters outside the amino-acid alphabet, kept as written: %s', Path(fasta).name, summary.outside_alphabet)
     return FetchResult(records, summary, 'files', str(fasta),
