@@ -360,16 +360,16 @@ def hf_unavailable(repo_id: str, cache: Path, offline: bool, error: Exception) -
         f'`huggingface-cli download` with the same arguments), then copy its folder {where.name} from that machine\'s '
         f'cache into {cache} here (or set HF_HOME to a copy of the cache), or pass the downloaded folder as model_path=FOLDER')
 
-def hf_snapshot(repo_id: str) -> Path:
-    "The local snapshot folder of a Hub ESM2: from the Hugging Face cache offline, else downloaded (or refreshed) into it."
+def hf_snapshot(repo_id: str, config_files=HF_CONFIG_FILES, check_config=hf_esm2_config, weight_patterns=HF_WEIGHT_PATTERNS) -> Path:
+    "The local snapshot folder of a Hub model (ESM2 by default): from the Hugging Face cache offline, else downloaded (or refreshed) into it."
     try: from huggingface_hub import snapshot_download
     except ImportError: raise ImportError(f'loading {repo_id} from the Hugging Face Hub needs huggingface_hub: {install_hint("hf")}') from None
     cache, offline = hf_cache_dir(), hf_offline()
     def fetch(patterns): return Path(snapshot_download(repo_id, cache_dir=cache, allow_patterns=patterns, local_files_only=offline))
     try:
-        folder = fetch(HF_CONFIG_FILES)
-        hf_esm2_config(folder)  # another architecture is refused before its weights are downloaded
-        for patterns in HF_WEIGHT_PATTERNS:
+        folder = fetch(config_files)
+        check_config(folder)  # another architecture is refused before its weights are downloaded
+        for patterns in weight_patterns:
             if hf_weight_files(folder): break
             folder = fetch(patterns)
     except CheckpointError: raise

@@ -20,7 +20,7 @@ __all__ = ['logger', 'ESMC_VOCAB', 'ESMC_INDEX', 'ESMC_CONTEXT', 'ESMC_MAX_RESID
 
 # %% ../nbs/09_esmc.ipynb #2bc62a41
 from .checkpoints import (CheckpointError, ModelMismatchWarning, ModelUnavailableError, config_sha256, default_device,
-    files_sha256, hf_cache_dir, hf_cache_origin, hf_offline, hf_unavailable, hf_weight_files, load_esm2, read_hf_weights,
+    files_sha256, hf_cache_origin, hf_snapshot, hf_weight_files, load_esm2, read_hf_weights,
     resolve_dtype, resolve_layer)
 from .forward import apply_rotary, compute_context, rotary_tables, varlen_attention
 from fastcore.basics import patch
@@ -283,17 +283,7 @@ ESMC_CONFIG_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json']
 
 def esmc_snapshot(repo_id: str) -> Path:
     "The local snapshot folder of a Hub ESM C: from the Hugging Face cache offline, else downloaded (or refreshed) into it."
-    try: from huggingface_hub import snapshot_download
-    except ImportError: raise ImportError(f'loading {repo_id} from the Hugging Face Hub needs huggingface_hub: pip install esmdiff[hf]') from None
-    cache, offline = hf_cache_dir(), hf_offline()
-    def fetch(patterns): return Path(snapshot_download(repo_id, cache_dir=cache, allow_patterns=patterns, local_files_only=offline))
-    try:
-        folder = fetch(ESMC_CONFIG_FILES)
-        esmc_config(folder)
-        if not hf_weight_files(folder): folder = fetch(['*.safetensors', 'model.safetensors.index.json'])
-    except CheckpointError: raise
-    except Exception as e: raise hf_unavailable(repo_id, cache, offline, e) from e
-    return folder
+    return hf_snapshot(repo_id, ESMC_CONFIG_FILES, esmc_config, (['*.safetensors', 'model.safetensors.index.json'],))
 
 # %% ../nbs/09_esmc.ipynb #dff7df97
 def locate_esmc(model: str | None, model_path: str | Path | None) -> tuple[Path, tuple[str, str] | None]:
