@@ -16,30 +16,16 @@ vectors are compared too (least cosine, float32 and bfloat16 against transformer
     python bench/esmc.py                          # mini, 200 isoforms, 3 repeats
     python bench/esmc.py --arch 300M --isoforms 60 --repeats 2
 """
-import argparse, os, random, statistics, sys, tempfile, time
+import argparse, os, statistics, sys, tempfile, time
 from pathlib import Path
 import torch
 import torch.nn.functional as F
-from esmdiff.embed import normalise_sequence
-from esmdiff.fetch import read_pep_fasta
-from esmdiff.testing import corpus_fasta
+sys.path.insert(0, str(Path(__file__).parent))
+from embed import corpus_records, sample_isoforms  # bench/embed.py: the same draw of corpus isoforms
 from esmdiff.embed import embed_sequences
 from esmdiff.esmc import ESMC_MAX_RESIDUES, load_esmc
 
 ARCHS = {'mini': (6, 384, 6), '300M': (30, 960, 15)}
-
-
-def sample_isoforms(n_isoforms, max_protein, seed):
-    "All isoforms of randomly drawn genes (fixed seed) until at least n_isoforms; genes with a protein over max_protein left out."
-    by_gene = {}
-    for r in read_pep_fasta(corpus_fasta()): by_gene.setdefault(r.gene_id, []).append(normalise_sequence(r.seq)[0])
-    genes = sorted(g for g, seqs in by_gene.items() if max(map(len, seqs)) <= max_protein)
-    random.Random(seed).shuffle(genes)
-    out = []
-    for g in genes:
-        if len(out) >= n_isoforms: break
-        out += by_gene[g]
-    return out
 
 
 def save_random_esmc(folder, arch):
@@ -84,7 +70,7 @@ def main():
     from transformers import EsmcModel, EsmcTokenizer
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar(); hf_logging.set_verbosity_error()
-    seqs = sample_isoforms(a.isoforms, a.max_protein, a.seed)
+    seqs = sample_isoforms(corpus_records(), a.isoforms, a.max_protein, a.seed)
     residues = sum(min(len(s), ESMC_MAX_RESIDUES) for s in seqs)
     print(f'{len(seqs)} isoforms ({len(set(seqs))} distinct), {residues} residues (cut at {ESMC_MAX_RESIDUES}), ESM C {a.arch} {ARCHS[a.arch]}, '
           f'{a.threads} threads, torch {torch.__version__}')
